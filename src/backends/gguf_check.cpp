@@ -1,0 +1,46 @@
+#include "backends/gguf_check.hpp"
+
+#include "util/error.hpp"
+
+#include <gguf.h>
+
+#include <algorithm>
+#include <array>
+#include <filesystem>
+#include <fstream>
+#include <memory>
+
+namespace compeval {
+
+void check_gguf_file(const std::string & path) {
+    namespace fs = std::filesystem;
+    std::error_code ec;
+    if (!fs::is_regular_file(path, ec)) {
+        throw Error(path + ": no such model file");
+    }
+    const auto file_size = fs::file_size(path, ec);
+    std::ifstream in(path, std::ios::binary);
+    std::array<char, 4> magic{};
+    if (!in.read(magic.data(), magic.size())) {
+        throw Error(path + ": not a GGUF file (only " + std::to_string(file_size) + " bytes)");
+    }
+    if (std::string(magic.data(), magic.size()) != "GGUF") {
+        throw Error(path + ": not a GGUF file (bad magic)");
+    }
+    gguf_init_params params{true, nullptr};
+    std::unique_ptr<gguf_context, decltype(&gguf_free)> ctx(gguf_init_from_file(path.c_str(), params), &gguf_free);
+    if (!ctx) {
+        throw Error(path + ": corrupt or truncated GGUF header");
+    }
+    size_t data_end = gguf_get_data_offset(ctx.get());
+    for (int64_t i = 0; i < gguf_get_n_tensors(ctx.get()); ++i) {
+        data_end = std::max(data_end, gguf_get_data_offset(ctx.get()) + gguf_get_tensor_offset(ctx.get(), i) +
+                                          gguf_get_tensor_size(ctx.get(), i));
+    }
+    if (data_end > file_size) {
+        throw Error(path + ": truncated GGUF (tensor data needs " + std::to_string(data_end) + " bytes, file has " +
+                    std::to_string(file_size) + ")");
+    }
+}
+
+}  // namespace compeval

@@ -1,0 +1,150 @@
+// Commands that make, describe or convert inputs: make-model, make-items, info,
+// to-perplexity.
+#include "backends/model.hpp"
+#include "cli/commands.hpp"
+#include "data/mc_items.hpp"
+#include "data/perplexity_format.hpp"
+#include "data/synthetic_items.hpp"
+#include "model/random_model.hpp"
+#include "util/error.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <memory>
+#include <sstream>
+
+namespace compeval::cli {
+namespace {
+
+struct MakeModelArgs {
+    std::string preset = "tiny";
+    std::string out;
+    std::string vocab;
+    std::string chat_template_file;
+    uint64_t seed = 1;
+    bool f32 = false;
+    int n_embd = 0;
+    int n_layer = 0;
+    int n_head = 0;
+    int n_ff = 0;
+};
+
+void run_make_model(const MakeModelArgs & a) {
+    RandomModelSpec spec = random_model_preset(a.preset);
+    spec.seed = a.seed;
+    spec.f16 = !a.f32;
+    spec.vocab_path = a.vocab;
+    if (a.n_embd > 0) {
+        spec.n_embd = a.n_embd;
+    }
+    if (a.n_layer > 0) {
+        spec.n_layer = a.n_layer;
+    }
+    if (a.n_head > 0) {
+        spec.n_head = a.n_head;
+        spec.n_head_kv = a.n_head;
+    }
+    if (a.n_ff > 0) {
+        spec.n_ff = a.n_ff;
+    }
+    if (!a.chat_template_file.empty()) {
+        std::ifstream in(a.chat_template_file);
+        if (!in) {
+            throw Error(a.chat_template_file + ": cannot read chat template");
+        }
+        std::stringstream text;
+        text << in.rdbuf();
+        spec.chat_template = text.str();
+    }
+    const uint64_t n_params = write_random_model(spec, a.out);
+    fmt::print("wrote {} ({} params, {}, seed {})\n", a.out, n_params, spec.f16 ? "f16" : "f32", spec.seed);
+}
+
+}  // namespace
+
+void add_make_model_command(CLI::App & app) {
+    auto args = std::make_shared<MakeModelArgs>();
+    auto * cmd = app.add_subcommand(
+        "make-model", "Write a llama-architecture GGUF with seeded random weights and llama.cpp's Llama-2 (SPM)\n"
+                      "tokenizer: a model that needs no download, for tests, demos and benchmarks.");
+    cmd->add_option("-o,--out", args->out, "Output GGUF path")->required();
+    cmd->add_option("-p,--preset", args->preset, "Size: tiny (~4M params), small (~20M), base (~100M)")
+        ->capture_default_str()
+        ->check(CLI::IsMember(random_model_presets()));
+    cmd->add_option("--seed", args->seed, "Weight seed")->capture_default_str();
+    cmd->add_flag("--f32", args->f32, "F32 weights (default F16)");
+    cmd->add_option("--vocab", args->vocab, "Vocab-only GGUF to take the tokenizer from")
+        ->default_str(default_vocab_path());
+    cmd->add_option("--chat-template", args->chat_template_file, "Jinja chat template file to embed");
+    cmd->add_option("--n-embd", args->n_embd, "Override the preset's embedding size");
+    cmd->add_option("--n-layer", args->n_layer, "Override the preset's block count");
+    cmd->add_option("--n-head", args->n_head, "Override the preset's attention heads");
+    cmd->add_option("--n-ff", args->n_ff, "Override the preset's feed-forward size");
+    cmd->callback([args] { run_make_model(*args); });
+}
+
+void add_info_command(CLI::App & app) {
+    auto path = std::make_shared<std::string>();
+    auto * cmd = app.add_subcommand("info", "Print a model's facts (parameters, layers, template, SHA-256) as JSON.");
+    cmd->add_option("-m,--model", *path, "GGUF model file")->required();
+    cmd->callback([path] {
+        Model model(*path);
+        const auto & f = model.facts();
+        nlohmann::json j = {{"path", f.path},
+                            {"sha256", f.sha256},
+                            {"architecture", f.architecture},
+                            {"name", f.name},
+                            {"description", f.description},
+                            {"n_params", f.n_params},
+                            {"file_bytes", f.file_bytes},
+                            {"n_layer", f.n_layer},
+                            {"n_embd", f.n_embd},
+                            {"n_head", f.n_head},
+                            {"n_vocab", f.n_vocab},
+                            {"n_ctx_train", f.n_ctx_train},
+                            {"has_chat_template", f.has_chat_template}};
+        fmt::print("{}\n", j.dump(2));
+    });
+}
+
+void add_to_perplexity_command(CLI::App & app) {
+    auto items = std::make_shared<std::string>();
+    auto out = std::make_shared<std::string>();
+    auto * cmd = app.add_subcommand(
+        "to-perplexity", "Convert items JSONL to llama-perplexity's --multiple-choice binary format.");
+    cmd->add_option("-i,--items", *items, "Items file (JSONL)")->required();
+    cmd->add_option("-o,--out", *out, "Output binary file")->required();
+    cmd->callback([items, out] {
+        const auto parsed = read_mc_items(*items);
+        write_perplexity_mc(parsed, *out);
+        fmt::print("wrote {} ({} tasks)\n", *out, parsed.size());
+    });
+}
+
+}  // namespace compeval::cli
+
+namespace compeval::cli {
+
+void add_make_items_command(CLI::App & app) {
+    auto spec = std::make_shared<SyntheticItemsSpec>();
+    auto out = std::make_shared<std::string>();
+    auto * cmd = app.add_subcommand(
+        "make-items", "Write seeded synthetic multiple-choice items (random words) as JSONL, for benchmarks.\n"
+                      "--preamble-words N puts one shared N-word preamble before every context (few-shot shape).");
+    cmd->add_option("-o,--out", *out, "Output JSONL")->required();
+    cmd->add_option("-n,--items", spec->n_items, "Number of items")->capture_default_str();
+    cmd->add_option("--choices", spec->n_choices, "Choices per item")->capture_default_str();
+    cmd->add_option("--context-words", spec->context_words, "Words per context")->capture_default_str();
+    cmd->add_option("--choice-words", spec->choice_words, "Words per choice")->capture_default_str();
+    cmd->add_option("--preamble-words", spec->preamble_words, "Words in the shared preamble (0 = none)")
+        ->capture_default_str();
+    cmd->add_option("--seed", spec->seed, "Seed")->capture_default_str();
+    cmd->callback([spec, out] {
+        write_mc_items_jsonl(synthetic_mc_items(*spec), *out);
+        fmt::print("wrote {} ({} items)\n", *out, spec->n_items);
+    });
+}
+
+}  // namespace compeval::cli

@@ -1,0 +1,14 @@
+#pragma once
+// Each CLI subcommand registers itself on the app; the commands only parse
+// options, call the library, and print.
+#include <CLI/CLI.hpp>
+
+namespace compeval::cli {
+
+void add_score_command(CLI::App & app);
+void add_make_model_command(CLI::App & app);
+void add_make_items_command(CLI::App & app);
+void add_info_command(CLI::App & app);
+void add_to_perplexity_command(CLI::App & app);
+
+}  // namespace compeval::cli

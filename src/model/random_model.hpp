@@ -1,0 +1,40 @@
+#pragma once
+// Writes llama-architecture GGUF files with seeded random weights and a real
+// tokenizer, so that the engine, the tests and the demo run with no download.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace compeval {
+
+struct RandomModelSpec {
+    std::string name = "compeval-random";
+    int n_embd = 64;
+    int n_layer = 2;
+    int n_head = 4;
+    int n_head_kv = 4;
+    int n_ff = 192;
+    int n_ctx_train = 2048;
+    bool f16 = true;  // F16 matrices (norms stay F32); false writes F32
+    uint64_t seed = 1;
+    // A vocab-only GGUF from llama.cpp's models/ directory; its tokenizer.*
+    // keys are copied verbatim.
+    std::string vocab_path;
+    std::string chat_template;  // written as tokenizer.chat_template when non-empty
+    // Standard deviation of the output projection in units of 1/sqrt(n_embd):
+    // 3 gives logits with a spread of ~3 nats, so choices differ clearly.
+    float output_scale = 3.0F;
+};
+
+// Named presets: "tiny" (~4M params with a 32k vocab), "small" (~20M),
+// "base" (~100M, the benchmark size).
+RandomModelSpec random_model_preset(const std::string & preset);
+std::vector<std::string> random_model_presets();
+
+// Writes the GGUF; throws compeval::Error on failure. Returns the parameter count.
+uint64_t write_random_model(const RandomModelSpec & spec, const std::string & out_path);
+
+// The default vocab file (llama.cpp's ggml-vocab-llama-spm.gguf) of this build.
+std::string default_vocab_path();
+
+}  // namespace compeval

@@ -1,0 +1,310 @@
+#include "scoring/loglikelihood_engine.hpp"
+
+#include "backends/llama_runtime.hpp"
+#include "scoring/prefix_tree.hpp"
+#include "scoring/token_distribution.hpp"
+#include "util/error.hpp"
+
+#include <llama.h>
+
+#include <algorithm>
+#include <chrono>
+#include <memory>
+#include <thread>
+
+namespace compeval {
+namespace {
+
+bool cancel_requested(void * data) {
+    const auto * flag = static_cast<const std::atomic<bool> *>(data);
+    return flag != nullptr && flag->load();
+}
+
+// Per-node scoring state of one call.
+struct NodeScores {
+    std::vector<double> logprob;   // log p(token | prefix), for nodes that need it
+    std::vector<uint8_t> greedy;   // token was the argmax of its prediction
+    std::vector<uint8_t> need_logprob;
+    std::vector<uint8_t> need_output;  // logits of this position are needed
+};
+
+class BatchRunner {
+  public:
+    BatchRunner(llama_context * ctx, const PrefixTree & tree, NodeScores & scores, int n_batch, int n_seq_max,
+                EngineStats & stats)
+        : ctx_(ctx), tree_(tree), scores_(scores), n_batch_(n_batch), stats_(stats),
+          batch_(llama_batch_init(n_batch, 0, n_seq_max)), n_vocab_(llama_vocab_n_tokens(
+                                                                 llama_model_get_vocab(llama_get_model(ctx)))) {}
+    ~BatchRunner() { llama_batch_free(batch_); }
+    BatchRunner(const BatchRunner &) = delete;
+    BatchRunner & operator=(const BatchRunner &) = delete;
+
+    void add(int32_t node, const std::vector<llama_seq_id> & seqs) {
+        const int i = batch_.n_tokens;
+        batch_.token[i] = tree_.token[node];
+        batch_.pos[i] = tree_.depth[node];
+        batch_.n_seq_id[i] = static_cast<int32_t>(seqs.size());
+        std::copy(seqs.begin(), seqs.end(), batch_.seq_id[i]);
+        batch_.logits[i] = scores_.need_output[node];
+        nodes_.push_back(node);
+        ++batch_.n_tokens;
+        if (batch_.n_tokens == n_batch_) {
+            flush();
+        }
+    }
+
+    void flush() {
+        if (batch_.n_tokens == 0) {
+            return;
+        }
+        const auto start = std::chrono::steady_clock::now();
+        const int32_t rc = llama_decode(ctx_, batch_);
+        if (rc == 2) {
+            throw Error("interrupted");
+        }
+        if (rc != 0) {
+            const std::string cause = last_llama_error();
+            throw Error("llama_decode failed with code " + std::to_string(rc) + (cause.empty() ? "" : ": " + cause));
+        }
+        stats_.decode_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        stats_.decode_calls += 1;
+        stats_.tokens_decoded += static_cast<uint64_t>(batch_.n_tokens);
+        for (int i = 0; i < batch_.n_tokens; ++i) {
+            if (batch_.logits[i] != 0) {
+                score_children(nodes_[static_cast<size_t>(i)], llama_get_logits_ith(ctx_, i));
+            }
+        }
+        batch_.n_tokens = 0;
+        nodes_.clear();
+    }
+
+  private:
+    void score_children(int32_t node, const float * logits) {
+        const RowSummary row = summarize_logits(logits, static_cast<size_t>(n_vocab_));
+        for (int32_t child = tree_.first_child[node]; child >= 0; child = tree_.next_sibling[child]) {
+            if (scores_.need_logprob[child] != 0) {
+                const Token t = tree_.token[child];
+                scores_.logprob[child] = static_cast<double>(logits[t]) - row.log_normalizer;
+                scores_.greedy[child] = row.argmax == t ? 1 : 0;
+            }
+        }
+    }
+
+    llama_context * ctx_;
+    const PrefixTree & tree_;
+    NodeScores & scores_;
+    int n_batch_;
+    EngineStats & stats_;
+    llama_batch batch_;
+    int n_vocab_;
+    std::vector<int32_t> nodes_;
+};
+
+}  // namespace
+
+int resolve_threads(int threads) {
+    if (threads > 0) {
+        return threads;
+    }
+    return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
+}
+
+LoglikelihoodEngine::LoglikelihoodEngine(const Model & model, EngineOptions options)
+    : model_(model), options_(std::move(options)) {
+    if (options_.batch < 1) {
+        throw Error("batch size must be at least 1");
+    }
+    options_.max_sequences = std::clamp(options_.max_sequences, 2, 256);
+    if (options_.window_tokens <= 0) {
+        options_.window_tokens = options_.batch;
+    }
+    options_.threads = resolve_threads(options_.threads);
+}
+
+LoglikelihoodEngine::~LoglikelihoodEngine() {
+    if (ctx_ != nullptr) {
+        llama_free(ctx_);
+    }
+}
+
+void LoglikelihoodEngine::ensure_context(int n_ctx) {
+    if (ctx_ != nullptr && ctx_cells_ >= n_ctx) {
+        return;
+    }
+    if (ctx_ != nullptr) {
+        llama_free(ctx_);
+        ctx_ = nullptr;
+    }
+    llama_context_params params = llama_context_default_params();
+    params.n_ctx = static_cast<uint32_t>(n_ctx);
+    params.n_batch = static_cast<uint32_t>(options_.batch);
+    params.n_ubatch = static_cast<uint32_t>(options_.batch);
+    params.n_seq_max = static_cast<uint32_t>(options_.max_sequences);
+    // llama.cpp reserves at least one output row per sequence.
+    params.n_outputs_max = static_cast<uint32_t>(std::max(options_.batch, options_.max_sequences));
+    params.n_threads = options_.threads;
+    params.n_threads_batch = options_.threads;
+    params.kv_unified = true;  // sequences share cells: required for prefix sharing
+    params.flash_attn_type = options_.flash_attention ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    params.no_perf = true;
+    if (options_.f32_kv_cache) {
+        params.type_k = GGML_TYPE_F32;
+        params.type_v = GGML_TYPE_F32;
+    }
+    if (options_.cancel != nullptr) {
+        params.abort_callback = cancel_requested;
+        params.abort_callback_data = const_cast<std::atomic<bool> *>(options_.cancel);
+    }
+    clear_last_llama_error();
+    ctx_ = llama_init_from_model(model_.raw(), params);
+    if (ctx_ == nullptr) {
+        throw Error("cannot create a llama.cpp context of " + std::to_string(n_ctx) + " cells: " + last_llama_error());
+    }
+    ctx_cells_ = static_cast<int>(llama_n_ctx(ctx_));
+}
+
+std::vector<LoglikelihoodResult> LoglikelihoodEngine::loglikelihood(const std::vector<LoglikelihoodRequest> & requests) {
+    std::vector<TokenizedRequest> tokenized;
+    tokenized.reserve(requests.size());
+    for (const auto & request : requests) {
+        tokenized.push_back(tokenize_request(model_, request));
+    }
+    return loglikelihood_tokens(tokenized);
+}
+
+std::vector<LoglikelihoodResult> LoglikelihoodEngine::loglikelihood_tokens(
+    const std::vector<TokenizedRequest> & requests) {
+    std::vector<LoglikelihoodResult> results(requests.size());
+    if (requests.empty()) {
+        return results;
+    }
+    const int n_ctx_train = model_.facts().n_ctx_train;
+    size_t max_len = 0;
+    std::vector<const std::vector<Token> *> sequences;
+    sequences.reserve(requests.size());
+    for (size_t i = 0; i < requests.size(); ++i) {
+        const auto & r = requests[i];
+        if (r.tokens.size() <= r.n_context || r.n_context == 0) {
+            throw Error("request " + std::to_string(i) + " has no context or no continuation tokens");
+        }
+        if (n_ctx_train > 0 && r.tokens.size() > static_cast<size_t>(n_ctx_train)) {
+            throw Error("request " + std::to_string(i) + " is " + std::to_string(r.tokens.size()) +
+                        " tokens, longer than the model's context window of " + std::to_string(n_ctx_train));
+        }
+        max_len = std::max(max_len, r.tokens.size());
+        sequences.push_back(&r.tokens);
+        stats_.tokens_requested += r.tokens.size();
+    }
+
+    const PrefixTree tree = PrefixTree::build(sequences);
+    NodeScores scores;
+    scores.logprob.assign(tree.size(), 0.0);
+    scores.greedy.assign(tree.size(), 0);
+    scores.need_logprob.assign(tree.size(), 0);
+    scores.need_output.assign(tree.size(), 0);
+    for (size_t i = 0; i < requests.size(); ++i) {
+        for (int32_t n = tree.end_node[i]; n >= 0 && tree.depth[n] >= static_cast<int32_t>(requests[i].n_context);
+             n = tree.parent[n]) {
+            scores.need_logprob[n] = 1;
+            scores.need_output[tree.parent[n]] = 1;
+        }
+    }
+
+    // The KV cache holds the anchor (the prefix the next window shares with
+    // the previous one, at most one sequence long) plus one window of new tokens.
+    const int window = std::max(options_.window_tokens, static_cast<int>(max_len));
+    ensure_context(static_cast<int>(max_len) + window);
+    llama_memory_t memory = llama_get_memory(ctx_);
+    llama_memory_clear(memory, true);
+
+    BatchRunner runner(ctx_, tree, scores, options_.batch, options_.max_sequences, stats_);
+    const auto n_leaves = tree.leaves.size();
+    const int max_lanes = options_.max_sequences - 1;
+    llama_seq_id anchor_seq = -1;
+    int32_t anchor_len = 0;
+    std::vector<llama_seq_id> lane_seq;
+    std::vector<std::vector<int32_t>> lane_path;
+    std::vector<llama_seq_id> seq_ids;
+
+    for (size_t a = 0; a < n_leaves;) {
+        // Choose the window [a, b): leaves whose new tokens fit the KV budget.
+        const int budget = ctx_cells_ - anchor_len;
+        size_t b = a;
+        int window_tokens = 0;
+        while (b < n_leaves && static_cast<int>(b - a) < max_lanes) {
+            const int fresh = tree.depth[tree.leaves[b]] + 1 - (b == a ? anchor_len : tree.leaf_shared[b]);
+            if (b > a && window_tokens + fresh > std::min(budget, window)) {
+                break;
+            }
+            window_tokens += fresh;
+            ++b;
+        }
+
+        lane_seq.clear();
+        lane_path.clear();
+        for (llama_seq_id s = 0; lane_seq.size() < b - a; ++s) {
+            if (s != anchor_seq) {
+                lane_seq.push_back(s);
+            }
+        }
+        // Each lane starts with the part of the anchor it shares.
+        int32_t shared_with_anchor = anchor_len;
+        for (size_t j = a; j < b; ++j) {
+            if (j > a) {
+                shared_with_anchor = std::min(shared_with_anchor, tree.leaf_shared[j]);
+            }
+            if (anchor_seq >= 0 && shared_with_anchor > 0) {
+                llama_memory_seq_cp(memory, anchor_seq, lane_seq[j - a], 0, shared_with_anchor);
+            }
+            lane_path.push_back(tree.path(tree.leaves[j]));
+        }
+        // New tokens in DFS order (every parent precedes its children); each
+        // token joins every lane of this window whose path runs through it.
+        for (size_t j = a; j < b; ++j) {
+            const auto & path = lane_path[j - a];
+            const int32_t first_new = j == a ? anchor_len : tree.leaf_shared[j];
+            for (int32_t pos = first_new; pos < static_cast<int32_t>(path.size()); ++pos) {
+                seq_ids.assign(1, lane_seq[j - a]);
+                for (size_t k = j + 1; k < b && tree.leaf_shared[k] > pos; ++k) {
+                    seq_ids.push_back(lane_seq[k - a]);
+                }
+                runner.add(path[static_cast<size_t>(pos)], seq_ids);
+            }
+        }
+        runner.flush();
+
+        // Keep only what the next window shares with this window's last leaf.
+        if (anchor_seq >= 0) {
+            llama_memory_seq_rm(memory, anchor_seq, -1, -1);
+        }
+        for (size_t j = a; j + 1 < b; ++j) {
+            llama_memory_seq_rm(memory, lane_seq[j - a], -1, -1);
+        }
+        anchor_seq = lane_seq[b - 1 - a];
+        anchor_len = b < n_leaves ? tree.leaf_shared[b] : 0;
+        llama_memory_seq_rm(memory, anchor_seq, anchor_len, -1);
+        if (anchor_len == 0) {
+            llama_memory_seq_rm(memory, anchor_seq, -1, -1);
+            anchor_seq = -1;
+        }
+        a = b;
+        if (options_.progress) {
+            options_.progress(a, n_leaves);
+        }
+    }
+    llama_memory_clear(memory, true);
+
+    for (size_t i = 0; i < requests.size(); ++i) {
+        auto & out = results[i];
+        out.greedy = true;
+        for (int32_t n = tree.end_node[i]; n >= 0 && tree.depth[n] >= static_cast<int32_t>(requests[i].n_context);
+             n = tree.parent[n]) {
+            out.logprob += scores.logprob[n];
+            out.greedy = out.greedy && scores.greedy[n] != 0;
+            ++out.n_tokens;
+        }
+    }
+    return results;
+}
+
+}  // namespace compeval

@@ -1,0 +1,72 @@
+#pragma once
+// Batched, prefix-sharing log-likelihood scoring on an in-process llama.cpp
+// model: the engine every task is scored with.
+#include "backends/model.hpp"
+#include "scoring/requests.hpp"
+
+#include <atomic>
+#include <cstdint>
+#include <functional>
+#include <vector>
+
+struct llama_context;
+
+namespace compeval {
+
+struct EngineOptions {
+    int threads = 0;        // 0: all hardware threads
+    int batch = 512;        // tokens per llama_decode call
+    int max_sequences = 128;  // KV sequences alive at once (llama.cpp allows up to 256)
+    // New tokens evaluated between two synchronisation points (0: = batch).
+    // Larger windows keep more KV cells alive, which makes attention slower.
+    int window_tokens = 0;
+    // F32 KV cache by default: an F16 cache alone drifts ~5e-3 nats on a 100M
+    // model, which would make scores depend on batch layout.
+    bool f32_kv_cache = true;
+    // Flash attention is faster on CPU but computes attention at lower
+    // precision (measured: up to 0.017 nats per choice on a 100M f16 model).
+    bool flash_attention = false;
+    // Set from a signal handler to stop between (or inside) decode calls.
+    const std::atomic<bool> * cancel = nullptr;
+    // Called after each decode with (continuation sequences finished, total).
+    std::function<void(size_t, size_t)> progress;
+};
+
+struct EngineStats {
+    uint64_t tokens_decoded = 0;  // tokens actually run through the model
+    uint64_t tokens_requested = 0;  // sum of all request lengths (what naive scoring would run)
+    uint64_t decode_calls = 0;
+    double decode_seconds = 0.0;
+};
+
+class LoglikelihoodEngine {
+  public:
+    LoglikelihoodEngine(const Model & model, EngineOptions options);
+    ~LoglikelihoodEngine();
+    LoglikelihoodEngine(const LoglikelihoodEngine &) = delete;
+    LoglikelihoodEngine & operator=(const LoglikelihoodEngine &) = delete;
+
+    // Scores every request (see tokenize_request for the token boundary).
+    std::vector<LoglikelihoodResult> loglikelihood(const std::vector<LoglikelihoodRequest> & requests);
+    // Scores pre-tokenized requests. Throws compeval::Error for a request
+    // longer than the model's training window or without continuation tokens.
+    std::vector<LoglikelihoodResult> loglikelihood_tokens(const std::vector<TokenizedRequest> & requests);
+
+    const EngineStats & stats() const { return stats_; }
+    const EngineOptions & options() const { return options_; }
+    const Model & model() const { return model_; }
+
+  private:
+    void ensure_context(int n_ctx);
+
+    const Model & model_;
+    EngineOptions options_;
+    llama_context * ctx_ = nullptr;
+    int ctx_cells_ = 0;
+    EngineStats stats_;
+};
+
+// Resolves 0 to the number of hardware threads.
+int resolve_threads(int threads);
+
+}  // namespace compeval

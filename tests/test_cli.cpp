@@ -1,0 +1,126 @@
+// The CLI as a user runs it: real binary, real files, exit codes, stderr.
+#include "data/synthetic_items.hpp"
+#include "test_support.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace compeval {
+namespace {
+
+std::vector<nlohmann::json> read_jsonl(const std::string & path) {
+    std::vector<nlohmann::json> out;
+    std::ifstream in(path);
+    std::string line;
+    while (std::getline(in, line)) {
+        out.push_back(nlohmann::json::parse(line));
+    }
+    return out;
+}
+
+TEST(Cli, ScoresTheBundledItemsAndRecordsProvenance) {
+    const std::string dir = test::temp_dir("cli-score");
+    const std::string model = test::model_path("tiny-f16");
+    const std::string items = std::string(COMPEVAL_SOURCE_DIR) + "/data/demo-items.jsonl";
+    const auto run = test::run_command(test::compeval_binary() + " score -m " + model + " -i " + items + " -o " + dir +
+                                       "/scores.jsonl --threads 1 --batch 32");
+    ASSERT_EQ(run.exit_code, 0) << run.err;
+    EXPECT_NE(run.out.find("acc "), std::string::npos) << run.out;
+    const auto lines = read_jsonl(dir + "/scores.jsonl");
+    ASSERT_EQ(lines.size(), 20U);
+    size_t correct = 0;
+    for (const auto & l : lines) {
+        ASSERT_EQ(l["choices"].size(), 2U);
+        EXPECT_LT(l["choices"][0]["logprob"].get<double>(), 0.0);
+        EXPECT_GE(l["choices"][0]["n_tokens"].get<int>(), 1);
+        EXPECT_EQ(l["correct"].get<bool>(), l["pred"] == l["gold"]);
+        correct += l["correct"].get<bool>() ? 1 : 0;
+    }
+    nlohmann::json meta;
+    std::ifstream(dir + "/scores.jsonl.meta.json") >> meta;
+    EXPECT_EQ(meta["model"]["sha256"].get<std::string>().size(), 64U);
+    EXPECT_EQ(meta["engine"]["kv_cache"], "f32");
+    EXPECT_DOUBLE_EQ(meta["metrics"]["acc"].get<double>(), static_cast<double>(correct) / 20.0);
+    EXPECT_FALSE(meta["llama_cpp"].get<std::string>().empty());
+}
+
+TEST(Cli, BadInputsExitNonZeroWithOneLine) {
+    const std::string dir = test::temp_dir("cli-bad");
+    const std::string model = test::model_path("tiny-f16");
+    std::ofstream(dir + "/bad.jsonl") << R"({"context": "x", "choices": [" a", " b"], "gold": "zero"})" << "\n";
+    std::ofstream(dir + "/ok.jsonl") << R"({"context": "x", "choices": [" a", " b"], "gold": 0})" << "\n";
+    std::ofstream(dir + "/fake.gguf") << "GGUF but not really";
+    const std::string bin = test::compeval_binary();
+    const std::vector<std::pair<std::string, std::string>> cases = {
+        {bin + " score -m " + model + " -i " + dir + "/bad.jsonl -o " + dir + "/o.jsonl",
+         dir + "/bad.jsonl:1: field 'gold' must be an integer"},
+        {bin + " score -m " + dir + "/fake.gguf -i " + dir + "/ok.jsonl -o " + dir + "/o.jsonl",
+         dir + "/fake.gguf: corrupt or truncated GGUF header"},
+        {bin + " score -m " + dir + "/none.gguf -i " + dir + "/ok.jsonl -o " + dir + "/o.jsonl",
+         dir + "/none.gguf: no such model file"},
+        {bin + " score -m " + model + " -i " + dir + "/none.jsonl -o " + dir + "/o.jsonl",
+         dir + "/none.jsonl: cannot open items file"},
+    };
+    for (const auto & [command, message] : cases) {
+        const auto run = test::run_command(command);
+        EXPECT_EQ(run.exit_code, 1) << command;
+        EXPECT_EQ(run.err, "compeval: error: " + message + "\n");
+    }
+}
+
+TEST(Cli, HelpDescribesTheScoreCommand) {
+    const auto run = test::run_command(test::compeval_binary() + " score --help");
+    EXPECT_EQ(run.exit_code, 0);
+    for (const char * option : {"--model", "--items", "--out", "--threads", "--batch"}) {
+        EXPECT_NE(run.out.find(option), std::string::npos) << option;
+    }
+}
+
+TEST(Cli, InterruptKeepsFinishedItemsAndExitsNonZero) {
+    const std::string dir = test::temp_dir("cli-interrupt");
+    const std::string model = test::model_path("small-f16");
+    write_mc_items_jsonl(synthetic_mc_items({4000, 4, 12, 3, 0, 5}), dir + "/items.jsonl");
+    const std::string out = dir + "/scores.jsonl";
+    const pid_t pid = fork();
+    ASSERT_GE(pid, 0);
+    if (pid == 0) {
+        freopen((dir + "/err.txt").c_str(), "w", stderr);
+        freopen("/dev/null", "w", stdout);
+        execl(test::compeval_binary().c_str(), "compeval", "score", "-m", model.c_str(), "-i",
+              (dir + "/items.jsonl").c_str(), "-o", out.c_str(), "--chunk", "20", nullptr);
+        _exit(127);
+    }
+    // Wait until some chunks are written, then press Ctrl-C.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(120);
+    while (std::chrono::steady_clock::now() < deadline &&
+           (!std::filesystem::exists(out) || std::filesystem::file_size(out) < 2000)) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+    kill(pid, SIGINT);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    ASSERT_TRUE(WIFEXITED(status));
+    EXPECT_EQ(WEXITSTATUS(status), 1);
+    const std::string err = test::read_file(dir + "/err.txt");
+    const auto lines = read_jsonl(out);  // every written line is complete JSON
+    EXPECT_GT(lines.size(), 0U);
+    EXPECT_LT(lines.size(), 4000U);
+    EXPECT_EQ(lines.size() % 20, 0U);
+    EXPECT_NE(err.find("interrupted: " + std::to_string(lines.size()) + " of 4000 items were written"),
+              std::string::npos)
+        << err;
+}
+
+}  // namespace
+}  // namespace compeval
