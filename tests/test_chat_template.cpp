@@ -25,7 +25,8 @@ TEST(ChatTemplate, RendersTheModelsOwnJinjaTemplate) {
     }
     Model model(test::model_path("chat-tiny", kCustomTemplate));
     EXPECT_TRUE(model.facts().has_chat_template);
-    const auto prompt = render_chat_prompt(model, {{"system", "Answer yes or no."}, {"user", " Is a fake gun a gun? "}});
+    const auto prompt =
+        render_chat_prompt(model, {{"system", "Answer yes or no."}, {"user", " Is a fake gun a gun? "}});
     EXPECT_EQ(prompt, "<<SYSTEM>>Answer yes or no.\n<<USER>>Is a fake gun a gun?\n<<ASSISTANT>>");
 }
 

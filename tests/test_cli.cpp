@@ -58,8 +58,10 @@ TEST(Cli, ScoresTheBundledItemsAndRecordsProvenance) {
 TEST(Cli, BadInputsExitNonZeroWithOneLine) {
     const std::string dir = test::temp_dir("cli-bad");
     const std::string model = test::model_path("tiny-f16");
-    std::ofstream(dir + "/bad.jsonl") << R"({"context": "x", "choices": [" a", " b"], "gold": "zero"})" << "\n";
-    std::ofstream(dir + "/ok.jsonl") << R"({"context": "x", "choices": [" a", " b"], "gold": 0})" << "\n";
+    std::ofstream(dir + "/bad.jsonl") << R"({"context": "x", "choices": [" a", " b"], "gold": "zero"})"
+                                      << "\n";
+    std::ofstream(dir + "/ok.jsonl") << R"({"context": "x", "choices": [" a", " b"], "gold": 0})"
+                                     << "\n";
     std::ofstream(dir + "/fake.gguf") << "GGUF but not really";
     const std::string bin = test::compeval_binary();
     const std::vector<std::pair<std::string, std::string>> cases = {

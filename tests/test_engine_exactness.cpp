@@ -35,9 +35,9 @@ std::vector<TokenizedRequest> mixed_requests(const Model & model) {
             }
         }
     };
-    add_items({24, 4, 10, 3, 0, 11});   // zero-shot
-    add_items({12, 3, 8, 2, 60, 12});   // a shared ~80-token preamble
-    add_items({6, 2, 25, 1, 0, 13});    // single-token choices
+    add_items({24, 4, 10, 3, 0, 11});  // zero-shot
+    add_items({12, 3, 8, 2, 60, 12});  // a shared ~80-token preamble
+    add_items({6, 2, 25, 1, 0, 13});   // single-token choices
     // A request that is a prefix of another, and an exact duplicate.
     out.push_back(tokenize_request(model, {"The old house", " stood", false}));
     out.push_back(tokenize_request(model, {"The old house", " stood on a hill", false}));
@@ -65,8 +65,8 @@ TEST_P(EngineExactness, MatchesOneAtATimeScoringForEveryLayout) {
     }
     const double tolerance = tolerance_for(GetParam());
     double max_diff = 0.0;
-    const std::vector<std::tuple<int, int, int>> layouts = {
-        {1, 1, 128}, {2, 2, 128}, {7, 2, 3}, {64, 1, 2}, {64, 2, 16}, {512, 1, 128}, {512, 2, 128}, {512, 2, 5}};
+    const std::vector<std::tuple<int, int, int>> layouts = {{1, 1, 128}, {2, 2, 128},   {7, 2, 3},     {64, 1, 2},
+                                                            {64, 2, 16}, {512, 1, 128}, {512, 2, 128}, {512, 2, 5}};
     for (const auto & [batch, threads, sequences] : layouts) {
         EngineOptions options;
         options.batch = batch;
@@ -94,9 +94,10 @@ TEST_P(EngineExactness, MatchesOneAtATimeScoringForEveryLayout) {
         EXPECT_LT(engine.stats().tokens_decoded, engine.stats().tokens_requested);
     }
     RecordProperty("max_abs_diff_nats", std::to_string(max_diff));
-    std::printf("[ measured ] %s: max |engine - one-at-a-time| = %.3g nats; llama.cpp alone, token by token vs "
-                "all at once: %.3g nats\n",
-                GetParam(), max_diff, llama_drift);
+    std::printf(
+        "[ measured ] %s: max |engine - one-at-a-time| = %.3g nats; llama.cpp alone, token by token vs "
+        "all at once: %.3g nats\n",
+        GetParam(), max_diff, llama_drift);
 }
 
 TEST_P(EngineExactness, RankingDoesNotDependOnBatchOrThreads) {

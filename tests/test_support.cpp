@@ -123,8 +123,8 @@ std::vector<LoglikelihoodResult> reference_loglikelihood(const Model & model,
     std::vector<LoglikelihoodResult> out;
     for (const auto & r : requests) {
         auto ctx = single_sequence_context(model, r.tokens.size());
-        const auto all = decode_all(ctx.get(), r.tokens, ubatch > 0 ? static_cast<size_t>(ubatch) : r.tokens.size(),
-                                    n_vocab);
+        const auto all =
+            decode_all(ctx.get(), r.tokens, ubatch > 0 ? static_cast<size_t>(ubatch) : r.tokens.size(), n_vocab);
         LoglikelihoodResult res;
         res.greedy = true;
         for (size_t pos = r.n_context; pos < r.tokens.size(); ++pos) {

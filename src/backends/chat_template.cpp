@@ -19,8 +19,9 @@ bool chat_templates_available() {
 std::string render_chat_prompt(const Model & model, const std::vector<ChatMessage> & messages) {
     const auto tmpl = model.chat_template();
     if (!tmpl) {
-        throw Error(model.facts().path + ": model has no chat template (tokenizer.chat_template); "
-                                         "score it as a base model or use a GGUF that carries one");
+        throw Error(model.facts().path +
+                    ": model has no chat template (tokenizer.chat_template); "
+                    "score it as a base model or use a GGUF that carries one");
     }
 #ifdef COMPEVAL_HAVE_LLAMA_COMMON
     try {

@@ -22,7 +22,7 @@ std::string meta_string(const llama_model * model, const char * key) {
         buffer.resize(static_cast<size_t>(n) + 1);
         n = llama_model_meta_val_str(model, key, buffer.data(), buffer.size());
     }
-    return std::string(buffer.data(), static_cast<size_t>(n));
+    return {buffer.data(), static_cast<size_t>(n)};
 }
 
 }  // namespace
@@ -86,7 +86,7 @@ std::string Model::token_text(Token token) const {
         buffer.resize(static_cast<size_t>(-n));
         n = llama_token_to_piece(vocab_, token, buffer.data(), static_cast<int32_t>(buffer.size()), 0, true);
     }
-    return std::string(buffer.data(), static_cast<size_t>(std::max(n, 0)));
+    return {buffer.data(), static_cast<size_t>(std::max(n, 0))};
 }
 
 bool Model::adds_bos() const {

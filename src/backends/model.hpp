@@ -31,7 +31,7 @@ struct ModelFacts {
 };
 
 struct ModelOptions {
-    int n_gpu_layers = 0;  // layers to offload when built with a GPU backend
+    int n_gpu_layers = 999;  // layers to offload when built with a GPU backend (no effect on CPU builds)
     bool verify_sha256 = true;
 };
 
@@ -42,6 +42,8 @@ class Model {
     ~Model();
     Model(const Model &) = delete;
     Model & operator=(const Model &) = delete;
+    Model(Model &&) = delete;
+    Model & operator=(Model &&) = delete;
 
     const ModelFacts & facts() const { return facts_; }
     llama_model * raw() const { return model_; }

@@ -66,9 +66,10 @@ void run_make_model(const MakeModelArgs & a) {
 
 void add_make_model_command(CLI::App & app) {
     auto args = std::make_shared<MakeModelArgs>();
-    auto * cmd = app.add_subcommand(
-        "make-model", "Write a llama-architecture GGUF with seeded random weights and llama.cpp's Llama-2 (SPM)\n"
-                      "tokenizer: a model that needs no download, for tests, demos and benchmarks.");
+    auto * cmd =
+        app.add_subcommand("make-model",
+                           "Write a llama-architecture GGUF with seeded random weights and llama.cpp's Llama-2 (SPM)\n"
+                           "tokenizer: a model that needs no download, for tests, demos and benchmarks.");
     cmd->add_option("-o,--out", args->out, "Output GGUF path")->required();
     cmd->add_option("-p,--preset", args->preset, "Size: tiny (~4M params), small (~20M), base (~100M)")
         ->capture_default_str()
@@ -112,8 +113,8 @@ void add_info_command(CLI::App & app) {
 void add_to_perplexity_command(CLI::App & app) {
     auto items = std::make_shared<std::string>();
     auto out = std::make_shared<std::string>();
-    auto * cmd = app.add_subcommand(
-        "to-perplexity", "Convert items JSONL to llama-perplexity's --multiple-choice binary format.");
+    auto * cmd = app.add_subcommand("to-perplexity",
+                                    "Convert items JSONL to llama-perplexity's --multiple-choice binary format.");
     cmd->add_option("-i,--items", *items, "Items file (JSONL)")->required();
     cmd->add_option("-o,--out", *out, "Output binary file")->required();
     cmd->callback([items, out] {
@@ -130,9 +131,10 @@ namespace compeval::cli {
 void add_make_items_command(CLI::App & app) {
     auto spec = std::make_shared<SyntheticItemsSpec>();
     auto out = std::make_shared<std::string>();
-    auto * cmd = app.add_subcommand(
-        "make-items", "Write seeded synthetic multiple-choice items (random words) as JSONL, for benchmarks.\n"
-                      "--preamble-words N puts one shared N-word preamble before every context (few-shot shape).");
+    auto * cmd =
+        app.add_subcommand("make-items",
+                           "Write seeded synthetic multiple-choice items (random words) as JSONL, for benchmarks.\n"
+                           "--preamble-words N puts one shared N-word preamble before every context (few-shot shape).");
     cmd->add_option("-o,--out", *out, "Output JSONL")->required();
     cmd->add_option("-n,--items", spec->n_items, "Number of items")->capture_default_str();
     cmd->add_option("--choices", spec->n_choices, "Choices per item")->capture_default_str();

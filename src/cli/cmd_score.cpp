@@ -30,11 +30,12 @@ struct ScoreArgs {
     std::string items;
     std::string out;
     int threads = 0;
-    int batch = 512;
+    int batch = 256;
     int sequences = 128;
     size_t chunk = 1024;
     bool f16_kv = false;
     bool flash_attention = false;
+    int gpu_layers = 999;
 };
 
 nlohmann::json item_line(const McItem & item, const McItemScore & score) {
@@ -54,7 +55,9 @@ nlohmann::json item_line(const McItem & item, const McItemScore & score) {
 void run_score(const ScoreArgs & args) {
     const auto start = std::chrono::steady_clock::now();
     const auto items = read_mc_items(args.items);
-    Model model(args.model);
+    ModelOptions model_options;
+    model_options.n_gpu_layers = args.gpu_layers;
+    Model model(args.model, model_options);
     EngineOptions options;
     options.threads = args.threads;
     options.batch = args.batch;
@@ -90,8 +93,8 @@ void run_score(const ScoreArgs & args) {
     } catch (const Error & e) {
         if (g_interrupted) {
             out.flush();
-            throw Error(fmt::format("interrupted: {} of {} items were written to {}", items_done, items.size(),
-                                    args.out));
+            throw Error(
+                fmt::format("interrupted: {} of {} items were written to {}", items_done, items.size(), args.out));
         }
         throw;
     }
@@ -101,26 +104,28 @@ void run_score(const ScoreArgs & args) {
     const auto & stats = engine.stats();
     const auto & facts = model.facts();
 
-    nlohmann::json meta = {
-        {"compeval_version", kVersion},
-        {"llama_cpp", kLlamaVersion},
-        {"model", {{"path", facts.path},
-                   {"sha256", facts.sha256},
-                   {"architecture", facts.architecture},
-                   {"n_params", facts.n_params},
-                   {"description", facts.description}}},
-        {"items", {{"path", args.items}, {"sha256", sha256_file(args.items)}, {"n", items.size()}}},
-        {"prompt", "plain (context + choice, lm-eval token boundary)"},
-        {"engine", {{"batch", args.batch},
-                    {"threads", engine.options().threads},
-                    {"max_sequences", engine.options().max_sequences},
-                    {"kv_cache", args.f16_kv ? "f16" : "f32"},
-                    {"flash_attention", args.flash_attention}}},
-        {"metrics", {{"acc", summary.acc()}, {"acc_norm_tok", summary.acc_norm_tok()}}},
-        {"cost", {{"seconds", seconds},
-                  {"decode_seconds", stats.decode_seconds},
-                  {"tokens_decoded", stats.tokens_decoded},
-                  {"tokens_requested", stats.tokens_requested}}}};
+    nlohmann::json meta = {{"compeval_version", kVersion},
+                           {"llama_cpp", kLlamaVersion},
+                           {"model",
+                            {{"path", facts.path},
+                             {"sha256", facts.sha256},
+                             {"architecture", facts.architecture},
+                             {"n_params", facts.n_params},
+                             {"description", facts.description}}},
+                           {"items", {{"path", args.items}, {"sha256", sha256_file(args.items)}, {"n", items.size()}}},
+                           {"prompt", "plain (context + choice, lm-eval token boundary)"},
+                           {"engine",
+                            {{"batch", args.batch},
+                             {"threads", engine.options().threads},
+                             {"max_sequences", engine.options().max_sequences},
+                             {"kv_cache", args.f16_kv ? "f16" : "f32"},
+                             {"flash_attention", args.flash_attention}}},
+                           {"metrics", {{"acc", summary.acc()}, {"acc_norm_tok", summary.acc_norm_tok()}}},
+                           {"cost",
+                            {{"seconds", seconds},
+                             {"decode_seconds", stats.decode_seconds},
+                             {"tokens_decoded", stats.tokens_decoded},
+                             {"tokens_requested", stats.tokens_requested}}}};
     std::ofstream(args.out + ".meta.json") << meta.dump(2) << '\n';
 
     fmt::print("model      {} ({} params, sha256 {}...)\n", facts.path, facts.n_params, facts.sha256.substr(0, 12));
@@ -130,9 +135,9 @@ void run_score(const ScoreArgs & args) {
                summary.n_items);
     fmt::print("tokens     {} decoded for {} requested ({:.1f}x saved by prefix sharing)\n", stats.tokens_decoded,
                stats.tokens_requested,
-               stats.tokens_decoded == 0 ? 0.0
-                                         : static_cast<double>(stats.tokens_requested) /
-                                               static_cast<double>(stats.tokens_decoded));
+               stats.tokens_decoded == 0
+                   ? 0.0
+                   : static_cast<double>(stats.tokens_requested) / static_cast<double>(stats.tokens_decoded));
     fmt::print("time       {:.2f}s ({:.1f} items/s, {:.0f} tokens/s decoded)\n", seconds,
                static_cast<double>(summary.n_items) / seconds,
                static_cast<double>(stats.tokens_decoded) / std::max(stats.decode_seconds, 1e-9));
@@ -144,24 +149,28 @@ void run_score(const ScoreArgs & args) {
 void add_score_command(CLI::App & app) {
     auto args = std::make_shared<ScoreArgs>();
     auto * cmd = app.add_subcommand(
-        "score", "Score multiple-choice items: each choice's summed log-likelihood as a continuation of the context.\n"
-                 "Items are JSONL lines {\"id\":..,\"context\":\"..\",\"choices\":[\"..\",..],\"gold\":0}; a choice\n"
-                 "usually starts with a space (\" Paris\"). Writes one JSONL line per item to --out.");
+        "score",
+        "Score multiple-choice items: each choice's summed log-likelihood as a continuation of the context.\n"
+        "Items are JSONL lines {\"id\":..,\"context\":\"..\",\"choices\":[\"..\",..],\"gold\":0}; a choice\n"
+        "usually starts with a space (\" Paris\"). Writes one JSONL line per item to --out.");
     cmd->add_option("-m,--model", args->model, "GGUF model file")->required();
     cmd->add_option("-i,--items", args->items, "Items file (JSONL)")->required();
     cmd->add_option("-o,--out", args->out, "Output JSONL (per-item scores); metadata goes to OUT.meta.json")
         ->required();
     cmd->add_option("-t,--threads", args->threads, "CPU threads (0 = all)")->capture_default_str();
-    cmd->add_option("-b,--batch", args->batch, "Tokens per llama_decode call")->capture_default_str()->check(
-        CLI::Range(1, 65536));
+    cmd->add_option("-b,--batch", args->batch, "Tokens per llama_decode call")
+        ->capture_default_str()
+        ->check(CLI::Range(1, 65536));
     cmd->add_option("--sequences", args->sequences, "KV sequences evaluated side by side (2-256)")
         ->capture_default_str()
         ->check(CLI::Range(2, 256));
-    cmd->add_option("--chunk", args->chunk, "Items scored (and written) per chunk")->capture_default_str()->check(
-        CLI::PositiveNumber);
+    cmd->add_option("--chunk", args->chunk, "Items scored (and written) per chunk")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
     cmd->add_flag("--f16-kv", args->f16_kv, "F16 KV cache (faster, ~5e-3 nats less exact; default F32)");
     cmd->add_flag("--flash-attn", args->flash_attention,
                   "Flash attention (faster on CPU, up to ~2e-2 nats less exact; default off)");
+    cmd->add_option("--gpu-layers", args->gpu_layers, "Layers to offload in a GPU build (CUDA)")->capture_default_str();
     cmd->callback([args] { run_score(*args); });
 }
 

@@ -7,13 +7,16 @@
 
 #include <cstdio>
 
-int main(int argc, char ** argv) {
-    CLI::App app{"compeval: does a language model generalize to combinations it has never seen?\n"
-                 "Scores GGUF models in-process through llama.cpp."};
+namespace {
+
+int run(int argc, char ** argv) {
+    CLI::App app{
+        "compeval: does a language model generalize to combinations it has never seen?\n"
+        "Scores GGUF models in-process through llama.cpp."};
     app.set_version_flag("--version", std::string(compeval::kVersion) + " (llama.cpp " + compeval::kLlamaVersion + ")");
     app.require_subcommand(1);
-    app.add_flag_callback("-v,--verbose", [] { compeval::set_llama_verbose(true); },
-                          "Show llama.cpp's own log on stderr");
+    app.add_flag_callback(
+        "-v,--verbose", [] { compeval::set_llama_verbose(true); }, "Show llama.cpp's own log on stderr");
     compeval::cli::add_score_command(app);
     compeval::cli::add_make_model_command(app);
     compeval::cli::add_make_items_command(app);
@@ -23,12 +26,23 @@ int main(int argc, char ** argv) {
         app.parse(argc, argv);
     } catch (const CLI::ParseError & e) {
         return app.exit(e);
-    } catch (const compeval::Error & e) {
-        fmt::print(stderr, "compeval: error: {}\n", e.what());
-        return 1;
-    } catch (const std::exception & e) {
-        fmt::print(stderr, "compeval: internal error: {}\n", e.what());
-        return 2;
     }
     return 0;
+}
+
+}  // namespace
+
+int main(int argc, char ** argv) {
+    try {
+        return run(argc, argv);
+    } catch (const compeval::Error & e) {
+        std::fprintf(stderr, "compeval: error: %s\n", e.what());
+        return 1;
+    } catch (const std::exception & e) {
+        std::fprintf(stderr, "compeval: internal error: %s\n", e.what());
+        return 2;
+    } catch (...) {
+        std::fprintf(stderr, "compeval: internal error\n");
+        return 2;
+    }
 }

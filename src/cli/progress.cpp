@@ -8,7 +8,9 @@
 namespace compeval {
 
 ProgressReporter::ProgressReporter(std::string unit)
-    : unit_(std::move(unit)), start_(std::chrono::steady_clock::now()), last_(start_),
+    : unit_(std::move(unit)),
+      start_(std::chrono::steady_clock::now()),
+      last_(start_),
       tty_(isatty(fileno(stderr)) != 0) {}
 
 void ProgressReporter::update(size_t done, size_t total) {
@@ -26,7 +28,7 @@ void ProgressReporter::update(size_t done, size_t total) {
     printed_ = true;
 }
 
-void ProgressReporter::finish() {
+void ProgressReporter::finish() const {
     if (printed_ && tty_) {
         fmt::print(stderr, "\n");
     }

@@ -11,7 +11,7 @@ class ProgressReporter {
   public:
     explicit ProgressReporter(std::string unit);
     void update(size_t done, size_t total);
-    void finish();
+    void finish() const;
 
   private:
     std::string unit_;

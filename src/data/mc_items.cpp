@@ -17,7 +17,7 @@ std::string json_cause(const nlohmann::json::parse_error & e) {
     }
     const auto semicolon = what.find(';');
     if (semicolon != std::string::npos) {
-        what = what.substr(0, semicolon);
+        what.resize(semicolon);
     }
     return what + " (byte " + std::to_string(e.byte) + ")";
 }

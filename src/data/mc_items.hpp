@@ -8,6 +8,7 @@
 
 namespace compeval {
 
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json members may throw on copy; callers expect that.
 struct McItem {
     nlohmann::json id;  // string or number, echoed back unchanged
     std::string context;

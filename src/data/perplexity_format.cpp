@@ -47,7 +47,7 @@ void write_perplexity_mc(const std::vector<McItem> & items, const std::string & 
         throw Error(path + ": cannot write");
     }
     put_u32(out, static_cast<uint32_t>(tasks.size()));
-    uint32_t offset = static_cast<uint32_t>(sizeof(uint32_t) * (1 + tasks.size()));
+    auto offset = static_cast<uint32_t>(sizeof(uint32_t) * (1 + tasks.size()));
     for (const auto & t : tasks) {
         put_u32(out, offset);
         offset += static_cast<uint32_t>(t.size());

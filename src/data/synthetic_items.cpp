@@ -12,18 +12,17 @@ namespace {
 
 // Common English words; most are single tokens in the Llama-2 vocabulary.
 constexpr std::array<const char *, 120> kWords = {
-    "time",   "person", "year",   "way",    "day",    "thing",  "man",    "world",  "life",   "hand",
-    "part",   "child",  "eye",    "woman",  "place",  "work",   "week",   "case",   "point",  "number",
-    "group",  "problem", "fact",  "water",  "money",  "story",  "month",  "book",   "job",    "word",
-    "house",  "night",  "home",   "room",   "mother", "area",   "market", "family", "side",   "game",
-    "line",   "end",    "member", "law",    "car",    "city",   "name",   "team",   "minute", "idea",
-    "kid",    "body",   "back",   "parent", "face",   "level",  "office", "door",   "health", "art",
-    "war",    "history", "party", "result", "change", "morning", "reason", "research", "girl", "guy",
-    "moment", "air",    "teacher", "force", "order",  "red",    "green",  "blue",   "small",  "large",
-    "old",    "new",    "good",   "bad",    "long",   "short",  "high",   "low",    "young",  "early",
-    "big",    "great",  "little", "own",    "other",  "right",  "wrong",  "real",   "best",   "free",
-    "open",   "clear",  "full",   "hot",    "cold",   "dark",   "light",  "fast",   "slow",   "hard",
-    "soft",   "happy",  "sad",    "rich",   "poor",   "strong", "weak",   "quiet",  "loud",   "warm"};
+    "time",   "person",   "year",  "way",    "day",    "thing",  "man",     "world", "life",   "hand",   "part",
+    "child",  "eye",      "woman", "place",  "work",   "week",   "case",    "point", "number", "group",  "problem",
+    "fact",   "water",    "money", "story",  "month",  "book",   "job",     "word",  "house",  "night",  "home",
+    "room",   "mother",   "area",  "market", "family", "side",   "game",    "line",  "end",    "member", "law",
+    "car",    "city",     "name",  "team",   "minute", "idea",   "kid",     "body",  "back",   "parent", "face",
+    "level",  "office",   "door",  "health", "art",    "war",    "history", "party", "result", "change", "morning",
+    "reason", "research", "girl",  "guy",    "moment", "air",    "teacher", "force", "order",  "red",    "green",
+    "blue",   "small",    "large", "old",    "new",    "good",   "bad",     "long",  "short",  "high",   "low",
+    "young",  "early",    "big",   "great",  "little", "own",    "other",   "right", "wrong",  "real",   "best",
+    "free",   "open",     "clear", "full",   "hot",    "cold",   "dark",    "light", "fast",   "slow",   "hard",
+    "soft",   "happy",    "sad",   "rich",   "poor",   "strong", "weak",    "quiet", "loud",   "warm"};
 
 std::string words(std::mt19937_64 & rng, size_t n) {
     std::uniform_int_distribution<size_t> pick(0, kWords.size() - 1);
@@ -77,7 +76,10 @@ void write_mc_items_jsonl(const std::vector<McItem> & items, const std::string &
         throw Error(path + ": cannot write");
     }
     for (const auto & item : items) {
-        out << nlohmann::json{{"id", item.id}, {"context", item.context}, {"choices", item.choices}, {"gold", item.gold}}
+        out << nlohmann::json{{"id", item.id},
+                              {"context", item.context},
+                              {"choices", item.choices},
+                              {"gold", item.gold}}
                    .dump()
             << '\n';
     }

@@ -26,7 +26,7 @@ using GgmlPtr = std::unique_ptr<ggml_context, decltype(&ggml_free)>;
 struct TensorPlan {
     std::string name;
     int64_t ne0;
-    int64_t ne1;  // 1 for vectors
+    int64_t ne1;   // 1 for vectors
     float stddev;  // 0: a norm weight, filled with ones
 };
 
@@ -150,8 +150,8 @@ uint64_t write_random_model(const RandomModelSpec & spec, const std::string & ou
     for (size_t ti = 0; ti < plan.size(); ++ti) {
         const auto & t = plan[ti];
         const ggml_type type = (t.ne1 > 1 && spec.f16) ? GGML_TYPE_F16 : GGML_TYPE_F32;
-        ggml_tensor * tensor = t.ne1 > 1 ? ggml_new_tensor_2d(ctx.get(), type, t.ne0, t.ne1)
-                                          : ggml_new_tensor_1d(ctx.get(), type, t.ne0);
+        ggml_tensor * tensor =
+            t.ne1 > 1 ? ggml_new_tensor_2d(ctx.get(), type, t.ne0, t.ne1) : ggml_new_tensor_1d(ctx.get(), type, t.ne0);
         ggml_set_name(tensor, t.name.c_str());
         const auto n = static_cast<size_t>(t.ne0 * t.ne1);
         values.assign(n, 1.0F);

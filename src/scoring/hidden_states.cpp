@@ -122,9 +122,8 @@ std::vector<LayerVectors> HiddenStateExtractor::extract(const std::vector<Hidden
 
     std::vector<LayerVectors> results(requests.size());
     llama_batch batch = llama_batch_init(n_batch, 0, 1);
-    std::unique_ptr<llama_batch, void (*)(llama_batch *)> batch_guard(&batch, [](llama_batch * b) {
-        llama_batch_free(*b);
-    });
+    std::unique_ptr<llama_batch, void (*)(llama_batch *)> batch_guard(&batch,
+                                                                      [](llama_batch * b) { llama_batch_free(*b); });
     for (size_t first = 0; first < tokenized.size();) {
         // Pack whole requests, one sequence each.
         size_t last = first;
@@ -135,13 +134,14 @@ std::vector<LayerVectors> HiddenStateExtractor::extract(const std::vector<Hidden
             ++last;
         }
         batch.n_tokens = 0;
-        std::vector<std::vector<int>> span_rows(last - first);   // batch indices pooled per request
+        std::vector<std::vector<int>> span_rows(last - first);     // batch indices pooled per request
         std::vector<std::vector<int>> span_outputs(last - first);  // same, as output indices
         int n_outputs = 0;
         for (size_t r = first; r < last; ++r) {
             const auto & req = tokenized[r];
             for (size_t p = 0; p < req.tokens.size(); ++p) {
-                const bool pooled = p >= req.n_context && (options_.pooling == Pooling::Mean || p + 1 == req.tokens.size());
+                const bool pooled =
+                    p >= req.n_context && (options_.pooling == Pooling::Mean || p + 1 == req.tokens.size());
                 const int i = batch.n_tokens++;
                 batch.token[i] = req.tokens[p];
                 batch.pos[i] = static_cast<llama_pos>(p);
@@ -173,7 +173,8 @@ std::vector<LayerVectors> HiddenStateExtractor::extract(const std::vector<Hidden
             // The last block's output is pruned to the output rows unless every token is an output.
             const bool pruned = rows == n_outputs && rows != batch.n_tokens;
             if (!pruned && rows != batch.n_tokens) {
-                throw Error("unexpected row count " + std::to_string(rows) + " for " + tensor_name(options_.layers[li]));
+                throw Error("unexpected row count " + std::to_string(rows) + " for " +
+                            tensor_name(options_.layers[li]));
             }
             for (size_t r = first; r < last; ++r) {
                 const auto & idx = pruned ? span_outputs[r - first] : span_rows[r - first];

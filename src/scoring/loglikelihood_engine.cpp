@@ -22,8 +22,8 @@ bool cancel_requested(void * data) {
 
 // Per-node scoring state of one call.
 struct NodeScores {
-    std::vector<double> logprob;   // log p(token | prefix), for nodes that need it
-    std::vector<uint8_t> greedy;   // token was the argmax of its prediction
+    std::vector<double> logprob;  // log p(token | prefix), for nodes that need it
+    std::vector<uint8_t> greedy;  // token was the argmax of its prediction
     std::vector<uint8_t> need_logprob;
     std::vector<uint8_t> need_output;  // logits of this position are needed
 };
@@ -31,13 +31,20 @@ struct NodeScores {
 class BatchRunner {
   public:
     BatchRunner(llama_context * ctx, const PrefixTree & tree, NodeScores & scores, int n_batch, int n_seq_max,
-                EngineStats & stats)
-        : ctx_(ctx), tree_(tree), scores_(scores), n_batch_(n_batch), stats_(stats),
-          batch_(llama_batch_init(n_batch, 0, n_seq_max)), n_vocab_(llama_vocab_n_tokens(
-                                                                 llama_model_get_vocab(llama_get_model(ctx)))) {}
+                int n_threads, EngineStats & stats)
+        : ctx_(ctx),
+          tree_(tree),
+          scores_(scores),
+          n_batch_(n_batch),
+          n_threads_(n_threads),
+          stats_(stats),
+          batch_(llama_batch_init(n_batch, 0, n_seq_max)),
+          n_vocab_(llama_vocab_n_tokens(llama_model_get_vocab(llama_get_model(ctx)))) {}
     ~BatchRunner() { llama_batch_free(batch_); }
     BatchRunner(const BatchRunner &) = delete;
     BatchRunner & operator=(const BatchRunner &) = delete;
+    BatchRunner(BatchRunner &&) = delete;
+    BatchRunner & operator=(BatchRunner &&) = delete;
 
     void add(int32_t node, const std::vector<llama_seq_id> & seqs) {
         const int i = batch_.n_tokens;
@@ -69,18 +76,42 @@ class BatchRunner {
         stats_.decode_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         stats_.decode_calls += 1;
         stats_.tokens_decoded += static_cast<uint64_t>(batch_.n_tokens);
-        for (int i = 0; i < batch_.n_tokens; ++i) {
-            if (batch_.logits[i] != 0) {
-                score_children(nodes_[static_cast<size_t>(i)], llama_get_logits_ith(ctx_, i));
-            }
-        }
+        score_outputs();
         batch_.n_tokens = 0;
         nodes_.clear();
     }
 
   private:
-    void score_children(int32_t node, const float * logits) {
-        const RowSummary row = summarize_logits(logits, static_cast<size_t>(n_vocab_));
+    // Normalising each output row over the vocabulary costs about as much as
+    // a small model's forward pass per token, so rows are split across threads.
+    void score_outputs() {
+        rows_.clear();
+        for (int i = 0; i < batch_.n_tokens; ++i) {
+            if (batch_.logits[i] != 0) {
+                rows_.push_back(i);
+            }
+        }
+        summaries_.resize(rows_.size());
+        const auto work = [this](size_t first, size_t step) {
+            for (size_t r = first; r < rows_.size(); r += step) {
+                summaries_[r] = summarize_logits(llama_get_logits_ith(ctx_, rows_[r]), static_cast<size_t>(n_vocab_));
+            }
+        };
+        const size_t n_workers = std::min<size_t>(static_cast<size_t>(n_threads_), rows_.size() / 8 + 1);
+        std::vector<std::thread> workers;
+        for (size_t w = 1; w < n_workers; ++w) {
+            workers.emplace_back(work, w, n_workers);
+        }
+        work(0, n_workers);
+        for (auto & t : workers) {
+            t.join();
+        }
+        for (size_t r = 0; r < rows_.size(); ++r) {
+            score_children(nodes_[static_cast<size_t>(rows_[r])], llama_get_logits_ith(ctx_, rows_[r]), summaries_[r]);
+        }
+    }
+
+    void score_children(int32_t node, const float * logits, const RowSummary & row) {
         for (int32_t child = tree_.first_child[node]; child >= 0; child = tree_.next_sibling[child]) {
             if (scores_.need_logprob[child] != 0) {
                 const Token t = tree_.token[child];
@@ -94,10 +125,13 @@ class BatchRunner {
     const PrefixTree & tree_;
     NodeScores & scores_;
     int n_batch_;
+    int n_threads_;
     EngineStats & stats_;
     llama_batch batch_;
     int n_vocab_;
     std::vector<int32_t> nodes_;
+    std::vector<int> rows_;
+    std::vector<RowSummary> summaries_;
 };
 
 }  // namespace
@@ -163,7 +197,8 @@ void LoglikelihoodEngine::ensure_context(int n_ctx) {
     ctx_cells_ = static_cast<int>(llama_n_ctx(ctx_));
 }
 
-std::vector<LoglikelihoodResult> LoglikelihoodEngine::loglikelihood(const std::vector<LoglikelihoodRequest> & requests) {
+std::vector<LoglikelihoodResult> LoglikelihoodEngine::loglikelihood(
+    const std::vector<LoglikelihoodRequest> & requests) {
     std::vector<TokenizedRequest> tokenized;
     tokenized.reserve(requests.size());
     for (const auto & request : requests) {
@@ -217,7 +252,7 @@ std::vector<LoglikelihoodResult> LoglikelihoodEngine::loglikelihood_tokens(
     llama_memory_t memory = llama_get_memory(ctx_);
     llama_memory_clear(memory, true);
 
-    BatchRunner runner(ctx_, tree, scores, options_.batch, options_.max_sequences, stats_);
+    BatchRunner runner(ctx_, tree, scores, options_.batch, options_.max_sequences, options_.threads, stats_);
     const auto n_leaves = tree.leaves.size();
     const int max_lanes = options_.max_sequences - 1;
     llama_seq_id anchor_seq = -1;

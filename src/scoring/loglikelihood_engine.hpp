@@ -14,8 +14,11 @@ struct llama_context;
 namespace compeval {
 
 struct EngineOptions {
-    int threads = 0;        // 0: all hardware threads
-    int batch = 512;        // tokens per llama_decode call
+    int threads = 0;  // 0: all hardware threads
+    // Tokens per llama_decode call. Each token attends over every live KV
+    // cell, so on CPU a moderate batch is fastest: on a 100M f16 model with 2
+    // cores, 256 ran 2183 tokens/s against 1701 for 512 and 1509 for 2048.
+    int batch = 256;
     int max_sequences = 128;  // KV sequences alive at once (llama.cpp allows up to 256)
     // New tokens evaluated between two synchronisation points (0: = batch).
     // Larger windows keep more KV cells alive, which makes attention slower.
@@ -33,7 +36,7 @@ struct EngineOptions {
 };
 
 struct EngineStats {
-    uint64_t tokens_decoded = 0;  // tokens actually run through the model
+    uint64_t tokens_decoded = 0;    // tokens actually run through the model
     uint64_t tokens_requested = 0;  // sum of all request lengths (what naive scoring would run)
     uint64_t decode_calls = 0;
     double decode_seconds = 0.0;
@@ -45,6 +48,8 @@ class LoglikelihoodEngine {
     ~LoglikelihoodEngine();
     LoglikelihoodEngine(const LoglikelihoodEngine &) = delete;
     LoglikelihoodEngine & operator=(const LoglikelihoodEngine &) = delete;
+    LoglikelihoodEngine(LoglikelihoodEngine &&) = delete;
+    LoglikelihoodEngine & operator=(LoglikelihoodEngine &&) = delete;
 
     // Scores every request (see tokenize_request for the token boundary).
     std::vector<LoglikelihoodResult> loglikelihood(const std::vector<LoglikelihoodRequest> & requests);

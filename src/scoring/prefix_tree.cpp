@@ -24,7 +24,7 @@ PrefixTree PrefixTree::build(const std::vector<const std::vector<Token> *> & seq
     });
 
     tree.end_node.assign(sequences.size(), -1);
-    std::vector<int32_t> path;       // node ids of the previous sequence
+    std::vector<int32_t> path;  // node ids of the previous sequence
     const std::vector<Token> * previous = nullptr;
     std::vector<int32_t> last_child;  // per node: its most recently added child
     int32_t last_root = -1;

@@ -6,6 +6,9 @@ namespace compeval {
 
 RowSummary summarize_logits(const float * logits, size_t n_vocab) {
     RowSummary out;
+    if (n_vocab == 0) {
+        return out;
+    }
     float max_value = logits[0];
     for (size_t i = 1; i < n_vocab; ++i) {
         if (logits[i] > max_value) {

@@ -30,8 +30,8 @@ McItemScore rank_choices(std::vector<LoglikelihoodResult> choices) {
 }
 
 std::vector<McItemScore> score_mc_items(
-    LoglikelihoodEngine & engine, const std::vector<McItem> & items, const std::string & items_path,
-    size_t chunk_items, const std::function<void(size_t, const std::vector<McItemScore> &)> & on_chunk) {
+    LoglikelihoodEngine & engine, const std::vector<McItem> & items, const std::string & items_path, size_t chunk_items,
+    const std::function<void(size_t, const std::vector<McItemScore> &)> & on_chunk) {
     const Model & model = engine.model();
     const int n_ctx_train = model.facts().n_ctx_train;
     std::vector<McItemScore> all;

@@ -17,7 +17,7 @@ using DigestCtx = std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)>;
 std::string to_hex(const unsigned char * digest, unsigned int size) {
     static const char * hex = "0123456789abcdef";
     std::string out;
-    out.reserve(size * 2);
+    out.reserve(static_cast<size_t>(size) * 2);
     for (unsigned int i = 0; i < size; ++i) {
         out.push_back(hex[digest[i] >> 4]);
         out.push_back(hex[digest[i] & 15]);

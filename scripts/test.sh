@@ -1,0 +1,20 @@
+#!/usr/bin/env bash
+# Builds and runs the whole test suite: the Release build, then compeval's own
+# code again under AddressSanitizer + UndefinedBehaviorSanitizer.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+jobs="$(nproc)"
+# Tests run side by side; spinning OpenMP workers of one test would starve the
+# other on a small machine.
+export OMP_WAIT_POLICY=PASSIVE
+
+bash scripts/setup.sh build-asan -DCOMPEVAL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
+echo "== ASan+UBSan test run ==" >&2
+(cd build-asan && ASAN_OPTIONS=detect_leaks=1:abort_on_error=0 \
+  LSAN_OPTIONS="suppressions=$PWD/../tests/lsan.supp:print_suppressions=0" \
+  UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+  ctest --output-on-failure -j "$jobs")
+
+bash scripts/setup.sh build
+echo "== Release test run ==" >&2
+cd build && ctest --output-on-failure -j "$jobs"
