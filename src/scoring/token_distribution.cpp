@@ -18,9 +18,11 @@ RowSummary summarize_logits(const float * logits, size_t n_vocab) {
     }
     // exp in float (fast), accumulation in double: summing a 32k-128k
     // vocabulary in float would show rounding at the 1e-5 level.
-    double sum = 0.0;
+    double sum = 1.0;  // the maximum's own term, exp(0)
     for (size_t i = 0; i < n_vocab; ++i) {
-        sum += static_cast<double>(std::exp(logits[i] - max_value));
+        if (i != static_cast<size_t>(out.argmax)) {
+            sum += static_cast<double>(std::exp(logits[i] - max_value));
+        }
     }
     out.log_normalizer = static_cast<double>(max_value) + std::log(sum);
     return out;
