@@ -1,0 +1,121 @@
+#include "backends/model.hpp"
+#include "cli/commands.hpp"
+#include "scoring/loglikelihood_engine.hpp"
+#include "tasks/task_runner.hpp"
+#include "tasks/task_spec.hpp"
+#include "util/error.hpp"
+#include "version.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+#include <memory>
+
+namespace compeval::cli {
+namespace {
+
+struct EvalArgs {
+    std::string task;
+    std::string model;
+    std::string out;
+    std::string data_dir = "../shared/data";
+    std::string form = "auto";
+    size_t limit = 0;
+    int threads = 0;
+    int batch = 256;
+};
+
+void write_item_results(const TaskSpec & spec, const TaskResult & result, const Model & model,
+                        const std::string & path) {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    if (!out) {
+        throw Error(path + ": cannot write");
+    }
+    for (const auto & r : result.results) {
+        const TaskItem & item = result.items[r.item];
+        nlohmann::json kept = nlohmann::json::object();
+        for (const auto & k : spec.keep) {
+            kept[k] = item.fields.at(k);
+        }
+        for (const auto & [name, fn] : spec.derive) {
+            kept[name] = item.fields.at(name);
+        }
+        nlohmann::json choices = nlohmann::json::array();
+        for (size_t c = 0; c < r.choices.size(); ++c) {
+            choices.push_back({{"text", item.choices[c]},
+                               {"logprob", r.choices[c].logprob},
+                               {"n_tokens", r.choices[c].n_tokens},
+                               {"greedy", r.choices[c].greedy},
+                               {"calibration_logprob", r.calibration[c]}});
+        }
+        out << nlohmann::json{{"task", spec.name},
+                              {"split", item.split},
+                              {"id", item.id},
+                              {"line", item.line},
+                              {"variant", r.variant},
+                              {"form", result.form},
+                              {"model_sha256", model.facts().sha256},
+                              {"context", r.context},
+                              {"gold", item.gold},
+                              {"pred", r.pred},
+                              {"fields", kept},
+                              {"choices", choices}}
+                   .dump()
+            << '\n';
+    }
+}
+
+void run_eval(const EvalArgs & args) {
+    const TaskSpec spec = load_task_spec(args.task, args.data_dir);
+    TaskRunOptions options;
+    options.limit = args.limit;
+    options.form = args.form == "chat" ? PromptForm::Chat : args.form == "plain" ? PromptForm::Plain : PromptForm::Auto;
+    Model model(args.model);
+    EngineOptions engine_options;
+    engine_options.threads = args.threads;
+    engine_options.batch = args.batch;
+    LoglikelihoodEngine engine(model, engine_options);
+    const TaskResult result = run_task(engine, spec, options);
+
+    fmt::print("task {} ({}), model {} ({} params), {} prompts\n", spec.name, spec.category, model.facts().path,
+               model.facts().n_params, result.form);
+    fmt::print("{:<14} {:<12} {:>6}", "split", "variant", "n");
+    for (const auto & m : spec.metrics) {
+        fmt::print(" {:>15}", m);
+    }
+    fmt::print("\n");
+    for (const auto & m : result.metrics) {
+        fmt::print("{:<14} {:<12} {:>6}", m.split, m.variant, m.n);
+        for (const auto & metric : spec.metrics) {
+            fmt::print(" {:>15.4f}", m.values.at(metric));
+        }
+        fmt::print("\n");
+    }
+    if (!args.out.empty()) {
+        write_item_results(spec, result, model, args.out);
+        fmt::print("wrote {} ({} item x variant lines)\n", args.out, result.results.size());
+    }
+}
+
+}  // namespace
+
+void add_eval_command(CLI::App & app) {
+    auto args = std::make_shared<EvalArgs>();
+    auto * cmd = app.add_subcommand(
+        "eval", "Run one task file (tasks/*.yaml) on one model: every split and prompt variant, every metric.");
+    cmd->add_option("task", args->task, "Task file (YAML)")->required();
+    cmd->add_option("-m,--model", args->model, "GGUF model file")->required();
+    cmd->add_option("-o,--out", args->out, "Per-item results (JSONL)");
+    cmd->add_option("--data-dir", args->data_dir, "Replaces {data_dir} in the task's data paths")
+        ->capture_default_str();
+    cmd->add_option("--form", args->form, "Prompt form: auto (chat if the model has a template), plain, chat")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"auto", "plain", "chat"}));
+    cmd->add_option("--limit", args->limit, "Items per split (0 = all)")->capture_default_str();
+    cmd->add_option("-t,--threads", args->threads, "CPU threads (0 = all)")->capture_default_str();
+    cmd->add_option("-b,--batch", args->batch, "Tokens per llama_decode call")->capture_default_str();
+    cmd->callback([args] { run_eval(*args); });
+}
+
+}  // namespace compeval::cli

@@ -1,0 +1,244 @@
+#include "data/table_reader.hpp"
+
+#include "util/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <fstream>
+
+namespace compeval {
+namespace {
+
+std::string where(const std::string & path, size_t line) {
+    return path + ":" + std::to_string(line) + ": ";
+}
+
+// Splits one record. CSV follows RFC 4180 quoting, and a quoted field may span
+// lines, so the reader hands over further lines on request.
+template <typename NextLine>
+std::vector<std::string> split_record(std::string line, char delimiter, bool quoting, NextLine && next_line,
+                                      const std::string & path, size_t line_no) {
+    std::vector<std::string> fields;
+    std::string field;
+    bool in_quotes = false;
+    bool was_quoted = false;
+    for (size_t i = 0;; ++i) {
+        if (i == line.size()) {
+            if (in_quotes) {
+                std::string more;
+                if (!next_line(more)) {
+                    throw Error(where(path, line_no) + "unterminated quoted field");
+                }
+                field += '\n';
+                line = std::move(more);
+                i = static_cast<size_t>(-1);
+                continue;
+            }
+            fields.push_back(field);
+            return fields;
+        }
+        const char c = line[i];
+        if (in_quotes) {
+            if (c == '"' && i + 1 < line.size() && line[i + 1] == '"') {
+                field += '"';
+                ++i;
+            } else if (c == '"') {
+                in_quotes = false;
+            } else {
+                field += c;
+            }
+        } else if (quoting && c == '"' && field.empty() && !was_quoted) {
+            in_quotes = true;
+            was_quoted = true;
+        } else if (c == delimiter) {
+            fields.push_back(field);
+            field.clear();
+            was_quoted = false;
+        } else {
+            field += c;
+        }
+    }
+}
+
+std::string json_value_text(const nlohmann::json & v) {
+    if (v.is_string()) {
+        return v.get<std::string>();
+    }
+    if (v.is_number_integer()) {
+        return std::to_string(v.get<int64_t>());
+    }
+    if (v.is_boolean()) {
+        return v.get<bool>() ? "true" : "false";
+    }
+    return v.dump();
+}
+
+Table read_jsonl(const std::string & path, std::ifstream & in) {
+    Table table;
+    table.path = path;
+    std::string text;
+    size_t line = 0;
+    while (std::getline(in, text)) {
+        ++line;
+        if (text.find_first_not_of(" \t\r") == std::string::npos) {
+            continue;
+        }
+        if (!valid_utf8(text)) {
+            throw Error(where(path, line) + "invalid UTF-8");
+        }
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(text);
+        } catch (const nlohmann::json::parse_error &) {
+            throw Error(where(path, line) + "invalid JSON");
+        }
+        if (!j.is_object()) {
+            throw Error(where(path, line) + "expected a JSON object");
+        }
+        if (table.columns.empty()) {
+            for (const auto & [key, value] : j.items()) {
+                table.columns.push_back(key);
+            }
+        }
+        TableRow row{line, {}};
+        for (const auto & column : table.columns) {
+            if (!j.contains(column)) {
+                throw Error(where(path, line) + "missing field '" + column + "'");
+            }
+            const auto & v = j[column];
+            if (v.is_object() || v.is_array() || v.is_null()) {
+                throw Error(where(path, line) + "field '" + column + "' must be a string, number or boolean");
+            }
+            row.values.push_back(json_value_text(v));
+        }
+        table.rows.push_back(std::move(row));
+    }
+    return table;
+}
+
+}  // namespace
+
+TableFormat table_format_from_name(const std::string & name) {
+    if (name == "tsv") {
+        return TableFormat::Tsv;
+    }
+    if (name == "csv") {
+        return TableFormat::Csv;
+    }
+    if (name == "jsonl") {
+        return TableFormat::Jsonl;
+    }
+    throw Error("unknown data format '" + name + "' (tsv, csv, jsonl)");
+}
+
+size_t Table::column(const std::string & name) const {
+    for (size_t i = 0; i < columns.size(); ++i) {
+        if (columns[i] == name) {
+            return i;
+        }
+    }
+    std::string known;
+    for (const auto & c : columns) {
+        known += (known.empty() ? "" : ", ") + c;
+    }
+    throw Error(path + ": no column '" + name + "' (columns: " + known + ")");
+}
+
+bool valid_utf8(const std::string & text) {
+    size_t i = 0;
+    const size_t n = text.size();
+    while (i < n) {
+        const auto c = static_cast<unsigned char>(text[i]);
+        size_t len = 0;
+        uint32_t cp = 0;
+        if (c < 0x80) {
+            ++i;
+            continue;
+        }
+        if ((c & 0xE0) == 0xC0) {
+            len = 2;
+            cp = c & 0x1F;
+        } else if ((c & 0xF0) == 0xE0) {
+            len = 3;
+            cp = c & 0x0F;
+        } else if ((c & 0xF8) == 0xF0) {
+            len = 4;
+            cp = c & 0x07;
+        } else {
+            return false;
+        }
+        if (i + len > n) {
+            return false;
+        }
+        for (size_t k = 1; k < len; ++k) {
+            const auto cc = static_cast<unsigned char>(text[i + k]);
+            if ((cc & 0xC0) != 0x80) {
+                return false;
+            }
+            cp = (cp << 6) | (cc & 0x3F);
+        }
+        // Overlong forms, surrogates and values past U+10FFFF are invalid.
+        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) || cp > 0x10FFFF ||
+            (cp >= 0xD800 && cp <= 0xDFFF)) {
+            return false;
+        }
+        i += len;
+    }
+    return true;
+}
+
+Table read_table(const std::string & path, const TableOptions & options) {
+    std::ifstream in(path, std::ios::binary);
+    if (!in) {
+        throw Error(path + ": cannot open data file");
+    }
+    if (options.format == TableFormat::Jsonl) {
+        return read_jsonl(path, in);
+    }
+    const bool quoting = options.format == TableFormat::Csv;
+    const char delimiter = options.delimiter != 0 ? options.delimiter : (quoting ? ',' : '\t');
+    Table table;
+    table.path = path;
+    table.columns = options.columns;
+    size_t line_no = 0;
+    std::string line;
+    auto next_line = [&](std::string & out) {
+        if (!std::getline(in, out)) {
+            return false;
+        }
+        ++line_no;
+        if (!out.empty() && out.back() == '\r') {
+            out.pop_back();
+        }
+        return true;
+    };
+    while (next_line(line)) {
+        const size_t start_line = line_no;
+        if (line.empty()) {
+            continue;
+        }
+        auto fields = split_record(line, delimiter, quoting, next_line, path, start_line);
+        for (size_t f = 0; f < fields.size(); ++f) {
+            if (!valid_utf8(fields[f])) {
+                const std::string name =
+                    f < table.columns.size() ? "'" + table.columns[f] + "'" : std::to_string(f + 1);
+                throw Error(where(path, start_line) + "invalid UTF-8 in field " + name);
+            }
+        }
+        if (table.columns.empty()) {
+            table.columns = std::move(fields);
+            continue;
+        }
+        if (fields.size() != table.columns.size()) {
+            throw Error(where(path, start_line) + "expected " + std::to_string(table.columns.size()) +
+                        " fields, found " + std::to_string(fields.size()));
+        }
+        table.rows.push_back({start_line, std::move(fields)});
+    }
+    if (table.columns.empty()) {
+        throw Error(path + ": empty data file");
+    }
+    return table;
+}
+
+}  // namespace compeval

@@ -1,0 +1,43 @@
+#pragma once
+// Reads tabular data files (TSV, CSV, JSONL) into rows of named string
+// fields, rejecting malformed input with "FILE:LINE: cause".
+#include <map>
+#include <string>
+#include <vector>
+
+namespace compeval {
+
+enum class TableFormat { Tsv, Csv, Jsonl };
+
+TableFormat table_format_from_name(const std::string & name);  // "tsv", "csv", "jsonl"
+
+struct TableRow {
+    size_t line = 0;  // 1-based line of the row in its file
+    std::vector<std::string> values;
+};
+
+struct Table {
+    std::string path;
+    std::vector<std::string> columns;
+    std::vector<TableRow> rows;
+
+    // Index of a column; throws compeval::Error "PATH: no column 'name' (columns: ...)".
+    size_t column(const std::string & name) const;
+};
+
+struct TableOptions {
+    TableFormat format = TableFormat::Tsv;
+    // Column names for files without a header row; empty = the first row is the header.
+    std::vector<std::string> columns;
+    // CSV/TSV: a different delimiter than the format's default (e.g. tab-separated ".csv").
+    char delimiter = 0;
+};
+
+// Every row must have as many fields as there are columns, and every field
+// must be valid UTF-8. JSONL lines must be objects whose values are strings,
+// numbers or booleans (converted to text); their keys become the columns.
+Table read_table(const std::string & path, const TableOptions & options);
+
+bool valid_utf8(const std::string & text);
+
+}  // namespace compeval

@@ -1,0 +1,212 @@
+#include "tasks/task_runner.hpp"
+
+#include "backends/chat_template.hpp"
+#include "util/error.hpp"
+
+#include <algorithm>
+#include <numeric>
+#include <random>
+
+namespace compeval {
+namespace {
+
+std::string strip_leading_space(const std::string & s) {
+    const auto b = s.find_first_not_of(' ');
+    return b == std::string::npos ? s : s.substr(b);
+}
+
+// Few-shot examples: one seeded draw from the pool, shared by every item so
+// the preamble is a shared prefix; an example identical to the test item is
+// swapped for the next candidate.
+class FewShotPool {
+  public:
+    explicit FewShotPool(const TaskSpec & spec) : k_(static_cast<size_t>(spec.fewshot_k)) {
+        if (k_ == 0) {
+            return;
+        }
+        pool_ = load_task_items(spec, "fewshot", spec.fewshot_path);
+        if (pool_.size() <= k_) {
+            throw Error(spec.fewshot_path + ": few-shot pool has " + std::to_string(pool_.size()) +
+                        " items; k = " + std::to_string(k_) + " needs more");
+        }
+        order_.resize(pool_.size());
+        std::iota(order_.begin(), order_.end(), 0);
+        std::mt19937_64 rng(spec.fewshot_seed);
+        std::shuffle(order_.begin(), order_.end(), rng);
+    }
+
+    std::vector<const TaskItem *> shots_for(const TaskItem & item) const {
+        std::vector<const TaskItem *> out;
+        for (size_t i = 0; i < order_.size() && out.size() < k_; ++i) {
+            const TaskItem & candidate = pool_[order_[i]];
+            if (candidate.fields != item.fields) {
+                out.push_back(&candidate);
+            }
+        }
+        return out;
+    }
+
+  private:
+    size_t k_;
+    std::vector<TaskItem> pool_;
+    std::vector<size_t> order_;
+};
+
+std::string plain_context(const TaskSpec & spec, const PromptVariant & v, const std::vector<const TaskItem *> & shots,
+                          const TaskItem & item) {
+    std::string out;
+    for (const auto * shot : shots) {
+        out += v.plain.render(shot->fields) + shot->choices[static_cast<size_t>(shot->gold)] + spec.fewshot_separator;
+    }
+    return out + v.plain.render(item.fields);
+}
+
+std::string chat_context(const Model & model, const PromptVariant & v, const std::vector<const TaskItem *> & shots,
+                         const TaskItem * item, const std::string & user_override = "") {
+    std::vector<ChatMessage> messages;
+    if (!v.chat_system.empty()) {
+        // The content-free calibration prompt has no item: its system message
+        // must not depend on item fields.
+        messages.push_back(
+            {"system", v.chat_system.render(item != nullptr ? item->fields : std::map<std::string, std::string>{})});
+    }
+    for (const auto * shot : shots) {
+        messages.push_back({"user", v.chat_user.render(shot->fields)});
+        messages.push_back({"assistant", strip_leading_space(shot->choices[static_cast<size_t>(shot->gold)])});
+    }
+    messages.push_back({"user", item != nullptr ? v.chat_user.render(item->fields) : user_override});
+    return render_chat_prompt(model, messages);
+}
+
+std::string where(const TaskSpec & spec, const TaskItem & item) {
+    for (const auto & [name, path] : spec.splits) {
+        if (name == item.split) {
+            return path + ":" + std::to_string(item.line) + ": ";
+        }
+    }
+    return item.split + ":" + std::to_string(item.line) + ": ";
+}
+
+}  // namespace
+
+int predict(const std::string & metric, const std::vector<LoglikelihoodResult> & choices,
+            const std::vector<double> & calibration, const std::vector<std::string> & choice_texts) {
+    auto score = [&](size_t c) {
+        const auto & r = choices[c];
+        if (metric == "acc_norm_tok") {
+            return r.logprob / r.n_tokens;
+        }
+        if (metric == "acc_norm_char") {
+            return r.logprob / static_cast<double>(std::max<size_t>(choice_texts[c].size(), 1));
+        }
+        if (metric == "acc_calibrated") {
+            return r.logprob - calibration[c];
+        }
+        return r.logprob;
+    };
+    int best = 0;
+    for (size_t c = 1; c < choices.size(); ++c) {
+        if (score(c) > score(static_cast<size_t>(best))) {
+            best = static_cast<int>(c);
+        }
+    }
+    return best;
+}
+
+TaskResult run_task(LoglikelihoodEngine & engine, const TaskSpec & spec, const TaskRunOptions & options) {
+    const Model & model = engine.model();
+    TaskResult result;
+    result.task = spec.name;
+    for (const auto & [split, path] : spec.splits) {
+        auto items = load_task_items(spec, split, path);
+        if (options.limit > 0 && items.size() > options.limit) {
+            items.resize(options.limit);
+        }
+        result.items.insert(result.items.end(), items.begin(), items.end());
+    }
+    const FewShotPool pool(spec);
+
+    const bool every_variant_has_chat =
+        std::all_of(spec.prompts.begin(), spec.prompts.end(), [](const auto & v) { return !v.chat_user.empty(); });
+    bool chat = options.form == PromptForm::Chat;
+    if (options.form == PromptForm::Auto) {
+        chat = model.facts().has_chat_template && every_variant_has_chat;
+    }
+    if (chat && !every_variant_has_chat) {
+        throw Error(spec.path + ": chat form requested but a prompt variant has no 'chat' form");
+    }
+    result.form = chat ? "chat" : "plain";
+
+    // All requests of the task go to the engine at once: shared preambles and
+    // contexts are evaluated once across variants, items and choices.
+    std::vector<TokenizedRequest> requests;
+    auto add_request = [&](const std::string & context, const std::string & choice, const TaskItem & item) {
+        try {
+            requests.push_back(tokenize_request(model, {context, chat ? strip_leading_space(choice) : choice, chat}));
+        } catch (const Error & e) {
+            throw Error(where(spec, item) + e.what());
+        }
+    };
+    for (const auto & v : spec.prompts) {
+        const std::string calibration =
+            chat ? chat_context(model, v, {}, nullptr, spec.calibration_context) : spec.calibration_context;
+        for (size_t i = 0; i < result.items.size(); ++i) {
+            const TaskItem & item = result.items[i];
+            const auto shots = pool.shots_for(item);
+            TaskItemResult r;
+            r.item = i;
+            r.variant = v.name;
+            r.context = chat ? chat_context(model, v, shots, &item) : plain_context(spec, v, shots, item);
+            for (const auto & choice : item.choices) {
+                add_request(r.context, choice, item);
+            }
+            for (const auto & choice : item.choices) {
+                add_request(calibration, choice, item);
+            }
+            result.results.push_back(std::move(r));
+        }
+    }
+
+    const auto scores = engine.loglikelihood_tokens(requests);
+    size_t next = 0;
+    for (auto & r : result.results) {
+        const TaskItem & item = result.items[r.item];
+        const size_t n = item.choices.size();
+        r.choices.assign(scores.begin() + static_cast<std::ptrdiff_t>(next),
+                         scores.begin() + static_cast<std::ptrdiff_t>(next + n));
+        for (size_t c = 0; c < n; ++c) {
+            r.calibration.push_back(scores[next + n + c].logprob);
+        }
+        next += 2 * n;
+        for (const auto & metric : spec.metrics) {
+            r.pred[metric] = predict(metric, r.choices, r.calibration, item.choices);
+        }
+    }
+
+    for (const auto & [split, path] : spec.splits) {
+        TaskMetrics mean{split, "mean", 0, {}};
+        for (const auto & v : spec.prompts) {
+            TaskMetrics m{split, v.name, 0, {}};
+            for (const auto & r : result.results) {
+                const TaskItem & item = result.items[r.item];
+                if (r.variant != v.name || item.split != split) {
+                    continue;
+                }
+                ++m.n;
+                for (const auto & metric : spec.metrics) {
+                    m.values[metric] += r.pred.at(metric) == item.gold ? 1.0 : 0.0;
+                }
+            }
+            for (auto & [metric, value] : m.values) {
+                value = m.n > 0 ? value / static_cast<double>(m.n) : 0.0;
+                mean.values[metric] += value / static_cast<double>(spec.prompts.size());
+            }
+            mean.n = m.n;
+            result.metrics.push_back(std::move(m));
+        }
+        result.metrics.push_back(std::move(mean));
+    }
+    return result;
+}
+
+}  // namespace compeval

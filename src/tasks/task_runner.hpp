@@ -1,0 +1,55 @@
+#pragma once
+// Runs a task (every split x every prompt variant) on one model through the
+// scoring engine and computes every enabled metric side by side.
+#include "scoring/loglikelihood_engine.hpp"
+#include "tasks/task_items.hpp"
+#include "tasks/task_spec.hpp"
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace compeval {
+
+enum class PromptForm {
+    Auto,   // chat when the model has a chat template and every variant has a chat form
+    Plain,  // base-model prompts
+    Chat,   // the model's own chat template; the answer is scored inside the assistant turn
+};
+
+struct TaskRunOptions {
+    PromptForm form = PromptForm::Auto;
+    size_t limit = 0;  // items per split (0 = all)
+};
+
+struct TaskItemResult {
+    size_t item = 0;  // index into TaskResult::items
+    std::string variant;
+    std::string context;  // the exact context scored (after few-shot and template)
+    std::vector<LoglikelihoodResult> choices;
+    std::vector<double> calibration;  // each choice's log-likelihood after the content-free context
+    std::map<std::string, int> pred;  // metric -> predicted choice
+};
+
+struct TaskMetrics {
+    std::string split;
+    std::string variant;  // a prompt name, or "mean" (averaged over variants)
+    size_t n = 0;
+    std::map<std::string, double> values;  // metric -> accuracy
+};
+
+struct TaskResult {
+    std::string task;
+    std::string form;  // "plain" or "chat"
+    std::vector<TaskItem> items;
+    std::vector<TaskItemResult> results;
+    std::vector<TaskMetrics> metrics;  // per split x variant, then per split "mean"
+};
+
+TaskResult run_task(LoglikelihoodEngine & engine, const TaskSpec & spec, const TaskRunOptions & options = {});
+
+// The predicted choice under one metric (first maximum on ties).
+int predict(const std::string & metric, const std::vector<LoglikelihoodResult> & choices,
+            const std::vector<double> & calibration, const std::vector<std::string> & choice_texts);
+
+}  // namespace compeval
