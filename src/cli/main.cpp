@@ -19,6 +19,7 @@ int run(int argc, char ** argv) {
         "-v,--verbose", [] { compeval::set_llama_verbose(true); }, "Show llama.cpp's own log on stderr");
     compeval::cli::add_score_command(app);
     compeval::cli::add_eval_command(app);
+    compeval::cli::add_run_command(app);
     compeval::cli::add_make_model_command(app);
     compeval::cli::add_make_items_command(app);
     compeval::cli::add_info_command(app);

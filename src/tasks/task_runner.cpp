@@ -113,9 +113,9 @@ int predict(const std::string & metric, const std::vector<LoglikelihoodResult> &
     return best;
 }
 
-TaskResult run_task(LoglikelihoodEngine & engine, const TaskSpec & spec, const TaskRunOptions & options) {
-    const Model & model = engine.model();
-    TaskResult result;
+PreparedTask prepare_task(const Model & model, const TaskSpec & spec, const TaskRunOptions & options) {
+    PreparedTask prepared;
+    TaskResult & result = prepared.result;
     result.task = spec.name;
     for (const auto & [split, path] : spec.splits) {
         auto items = load_task_items(spec, split, path);
@@ -137,15 +137,14 @@ TaskResult run_task(LoglikelihoodEngine & engine, const TaskSpec & spec, const T
     }
     result.form = chat ? "chat" : "plain";
 
-    // All requests of the task go to the engine at once: shared preambles and
-    // contexts are evaluated once across variants, items and choices.
-    std::vector<TokenizedRequest> requests;
     auto add_request = [&](const std::string & context, const std::string & choice, const TaskItem & item) {
+        LoglikelihoodRequest request{context, chat ? strip_leading_space(choice) : choice, chat};
         try {
-            requests.push_back(tokenize_request(model, {context, chat ? strip_leading_space(choice) : choice, chat}));
+            prepared.tokenized.push_back(tokenize_request(model, request));
         } catch (const Error & e) {
             throw Error(where(spec, item) + e.what());
         }
+        prepared.requests.push_back(std::move(request));
     };
     for (const auto & v : spec.prompts) {
         const std::string calibration =
@@ -166,14 +165,18 @@ TaskResult run_task(LoglikelihoodEngine & engine, const TaskSpec & spec, const T
             result.results.push_back(std::move(r));
         }
     }
+    return prepared;
+}
 
-    const auto scores = engine.loglikelihood_tokens(requests);
+void finish_task(const TaskSpec & spec, PreparedTask & prepared, const std::vector<LoglikelihoodResult> & scores) {
+    TaskResult & result = prepared.result;
     size_t next = 0;
     for (auto & r : result.results) {
         const TaskItem & item = result.items[r.item];
         const size_t n = item.choices.size();
         r.choices.assign(scores.begin() + static_cast<std::ptrdiff_t>(next),
                          scores.begin() + static_cast<std::ptrdiff_t>(next + n));
+        r.calibration.clear();
         for (size_t c = 0; c < n; ++c) {
             r.calibration.push_back(scores[next + n + c].logprob);
         }
@@ -183,6 +186,7 @@ TaskResult run_task(LoglikelihoodEngine & engine, const TaskSpec & spec, const T
         }
     }
 
+    result.metrics.clear();
     for (const auto & [split, path] : spec.splits) {
         TaskMetrics mean{split, "mean", 0, {}};
         for (const auto & v : spec.prompts) {
@@ -206,7 +210,12 @@ TaskResult run_task(LoglikelihoodEngine & engine, const TaskSpec & spec, const T
         }
         result.metrics.push_back(std::move(mean));
     }
-    return result;
+}
+
+TaskResult run_task(LoglikelihoodEngine & engine, const TaskSpec & spec, const TaskRunOptions & options) {
+    PreparedTask prepared = prepare_task(engine.model(), spec, options);
+    finish_task(spec, prepared, engine.loglikelihood_tokens(prepared.tokenized));
+    return std::move(prepared.result);
 }
 
 }  // namespace compeval

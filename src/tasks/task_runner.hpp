@@ -46,6 +46,21 @@ struct TaskResult {
     std::vector<TaskMetrics> metrics;  // per split x variant, then per split "mean"
 };
 
+// A task turned into requests, before scoring: result.results hold each
+// item x variant's exact context; requests[i] are its choices then the
+// choices' calibration requests, in result order.
+struct PreparedTask {
+    TaskResult result;
+    std::vector<LoglikelihoodRequest> requests;
+    std::vector<TokenizedRequest> tokenized;
+};
+
+PreparedTask prepare_task(const Model & model, const TaskSpec & spec, const TaskRunOptions & options = {});
+
+// Fills choices, calibration, predictions and metrics from one score per request.
+void finish_task(const TaskSpec & spec, PreparedTask & prepared, const std::vector<LoglikelihoodResult> & scores);
+
+// prepare_task, score every request with the engine, finish_task.
 TaskResult run_task(LoglikelihoodEngine & engine, const TaskSpec & spec, const TaskRunOptions & options = {});
 
 // The predicted choice under one metric (first maximum on ties).

@@ -1,0 +1,92 @@
+#include "cli/commands.hpp"
+#include "cli/progress.hpp"
+#include "runs/results_store.hpp"
+#include "runs/suite_runner.hpp"
+#include "runs/suite_spec.hpp"
+#include "util/error.hpp"
+
+#include <fmt/core.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <memory>
+
+namespace compeval::cli {
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void on_stop(int /*signal*/) {
+    g_stop = true;
+}
+
+struct RunArgs {
+    std::string suite;
+    std::string out = "runs/latest";
+    std::string data_dir;
+    int threads = 0;
+    int batch = 256;
+    size_t chunk = 512;
+};
+
+void run_suite_command(const RunArgs & args) {
+    const SuiteSpec suite = load_suite_spec(args.suite, args.data_dir);  // validates everything before scoring
+    std::filesystem::create_directories(args.out);
+    ResultsStore store(args.out + "/results.sqlite");
+    SuiteRunOptions options;
+    options.threads = args.threads;
+    options.batch = args.batch;
+    options.chunk = args.chunk;
+    options.cancel = &g_stop;
+    auto progress = std::make_shared<ProgressReporter>("requests");
+    options.progress = [progress](size_t done, size_t total) { progress->update(done, total); };
+    std::signal(SIGINT, on_stop);
+    std::signal(SIGTERM, on_stop);
+    SuiteRunResult run;
+    try {
+        run = run_suite(suite, store, options);
+    } catch (const Error & e) {
+        if (g_stop) {
+            throw Error("interrupted: every committed chunk is kept in " + store.path() + "; run again to resume");
+        }
+        throw;
+    }
+    progress->finish();
+    export_suite_results(run, args.out);
+    fmt::print("suite {}: {} models x {} tasks; {} requests scored, {} reused from the store\n", suite.name,
+               suite.models.size(), suite.tasks.size(), run.scored, run.reused);
+    fmt::print("{:<16} {:<22} {:<6} {:<10} {:>6} {:>9} {:>9} {:>9} {:>9}\n", "model", "task", "form", "split", "n",
+               "acc", "norm_tok", "norm_chr", "calib");
+    for (const auto & mt : run.results) {
+        for (const auto & m : mt.result.metrics) {
+            if (m.variant != "mean") {
+                continue;
+            }
+            auto value = [&](const char * k) { return m.values.count(k) ? m.values.at(k) : -1.0; };
+            fmt::print("{:<16} {:<22} {:<6} {:<10} {:>6} {:>9.4f} {:>9.4f} {:>9.4f} {:>9.4f}\n", mt.model.name,
+                       mt.spec->name, mt.result.form, m.split, m.n, value("acc"), value("acc_norm_tok"),
+                       value("acc_norm_char"), value("acc_calibrated"));
+        }
+    }
+    fmt::print("wrote {0}/results.sqlite, {0}/samples.jsonl, {0}/summary.json, {0}/summary.csv\n", args.out);
+}
+
+}  // namespace
+
+void add_run_command(CLI::App & app) {
+    auto args = std::make_shared<RunArgs>();
+    auto * cmd = app.add_subcommand(
+        "run", "Run a suite (models x tasks) into a resumable SQLite results store; re-running skips what is stored.");
+    cmd->add_option("suite", args->suite, "Suite file (YAML)")->required();
+    cmd->add_option("-o,--out", args->out, "Run directory (results.sqlite and exports)")->capture_default_str();
+    cmd->add_option("--data-dir", args->data_dir, "Overrides the suite's data_dir");
+    cmd->add_option("-t,--threads", args->threads, "CPU threads (0 = all)")->capture_default_str();
+    cmd->add_option("-b,--batch", args->batch, "Tokens per llama_decode call")->capture_default_str();
+    cmd->add_option("--chunk", args->chunk, "Unique requests per committed chunk")
+        ->capture_default_str()
+        ->check(CLI::PositiveNumber);
+    cmd->callback([args] { run_suite_command(*args); });
+}
+
+}  // namespace compeval::cli

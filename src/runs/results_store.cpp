@@ -1,0 +1,201 @@
+#include "runs/results_store.hpp"
+
+#include "util/error.hpp"
+#include "util/sha256.hpp"
+#include "version.hpp"
+
+#include <sqlite3.h>
+
+#include <chrono>
+#include <memory>
+
+namespace compeval {
+namespace {
+
+using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
+
+const char * kSchema = R"(
+CREATE TABLE IF NOT EXISTS runs (
+  id INTEGER PRIMARY KEY AUTOINCREMENT,
+  suite_path TEXT, suite_text TEXT, compeval_version TEXT, llama_cpp TEXT,
+  started_at TEXT, finished_at TEXT,
+  scored INTEGER NOT NULL DEFAULT 0, reused INTEGER NOT NULL DEFAULT 0);
+CREATE TABLE IF NOT EXISTS models (sha256 TEXT PRIMARY KEY, facts TEXT);
+CREATE TABLE IF NOT EXISTS tasks (name TEXT, config_sha256 TEXT, config TEXT, PRIMARY KEY (name, config_sha256));
+CREATE TABLE IF NOT EXISTS requests (
+  model_sha256 TEXT NOT NULL, request_hash TEXT NOT NULL,
+  task TEXT, context TEXT, continuation TEXT, parse_special INTEGER,
+  logprob REAL, n_tokens INTEGER, greedy INTEGER, run_id INTEGER,
+  PRIMARY KEY (model_sha256, request_hash));
+)";
+
+std::string now_utc() {
+    const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    char buf[32];
+    std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%SZ", &tm);
+    return buf;
+}
+
+}  // namespace
+
+std::string request_hash(const LoglikelihoodRequest & request) {
+    std::string key = request.context;
+    key += '\x1f';
+    key += request.continuation;
+    key += '\x1f';
+    key += request.parse_special ? '1' : '0';
+    return sha256_string(key);
+}
+
+ResultsStore::ResultsStore(const std::string & path) : path_(path) {
+    if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
+        const std::string cause = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
+        sqlite3_close(db_);
+        db_ = nullptr;
+        throw Error(path + ": cannot open results store: " + cause);
+    }
+    sqlite3_busy_timeout(db_, 10000);
+    // WAL + NORMAL: a committed transaction survives the process being killed.
+    exec("PRAGMA journal_mode=WAL;");
+    exec("PRAGMA synchronous=NORMAL;");
+    exec(kSchema);
+}
+
+ResultsStore::~ResultsStore() {
+    sqlite3_close(db_);
+}
+
+void ResultsStore::exec(const std::string & sql) {
+    char * message = nullptr;
+    if (sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &message) != SQLITE_OK) {
+        const std::string cause = message != nullptr ? message : "unknown error";
+        sqlite3_free(message);
+        throw Error(path_ + ": results store: " + cause);
+    }
+}
+
+namespace {
+
+Statement prepare(sqlite3 * db, const std::string & path, const char * sql) {
+    sqlite3_stmt * stmt = nullptr;
+    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) {
+        throw Error(path + ": results store: " + sqlite3_errmsg(db));
+    }
+    return {stmt, &sqlite3_finalize};
+}
+
+void bind_text(sqlite3_stmt * s, int i, const std::string & v) {
+    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
+}
+
+void step_done(sqlite3 * db, const std::string & path, sqlite3_stmt * s) {
+    if (sqlite3_step(s) != SQLITE_DONE) {
+        throw Error(path + ": results store: " + sqlite3_errmsg(db));
+    }
+}
+
+}  // namespace
+
+int64_t ResultsStore::begin_run(const std::string & suite_path, const std::string & suite_text) {
+    auto s = prepare(db_, path_,
+                     "INSERT INTO runs (suite_path, suite_text, compeval_version, llama_cpp, started_at) "
+                     "VALUES (?, ?, ?, ?, ?)");
+    bind_text(s.get(), 1, suite_path);
+    bind_text(s.get(), 2, suite_text);
+    bind_text(s.get(), 3, kVersion);
+    bind_text(s.get(), 4, kLlamaVersion);
+    bind_text(s.get(), 5, now_utc());
+    step_done(db_, path_, s.get());
+    return sqlite3_last_insert_rowid(db_);
+}
+
+void ResultsStore::finish_run(int64_t run_id) {
+    auto s = prepare(db_, path_, "UPDATE runs SET finished_at = ? WHERE id = ?");
+    bind_text(s.get(), 1, now_utc());
+    sqlite3_bind_int64(s.get(), 2, run_id);
+    step_done(db_, path_, s.get());
+}
+
+void ResultsStore::record_model(const std::string & sha256, const std::string & facts_json) {
+    auto s = prepare(db_, path_, "INSERT OR REPLACE INTO models (sha256, facts) VALUES (?, ?)");
+    bind_text(s.get(), 1, sha256);
+    bind_text(s.get(), 2, facts_json);
+    step_done(db_, path_, s.get());
+}
+
+void ResultsStore::record_task(const std::string & name, const std::string & config_text) {
+    auto s = prepare(db_, path_, "INSERT OR IGNORE INTO tasks (name, config_sha256, config) VALUES (?, ?, ?)");
+    bind_text(s.get(), 1, name);
+    bind_text(s.get(), 2, sha256_string(config_text));
+    bind_text(s.get(), 3, config_text);
+    step_done(db_, path_, s.get());
+}
+
+std::map<std::string, LoglikelihoodResult> ResultsStore::lookup(const std::string & model_sha256,
+                                                                const std::vector<std::string> & hashes) {
+    std::map<std::string, LoglikelihoodResult> out;
+    auto s = prepare(db_, path_,
+                     "SELECT logprob, n_tokens, greedy FROM requests WHERE model_sha256 = ? AND request_hash = ?");
+    for (const auto & h : hashes) {
+        sqlite3_reset(s.get());
+        bind_text(s.get(), 1, model_sha256);
+        bind_text(s.get(), 2, h);
+        if (sqlite3_step(s.get()) == SQLITE_ROW) {
+            out[h] = {sqlite3_column_double(s.get(), 0), sqlite3_column_int(s.get(), 1),
+                      sqlite3_column_int(s.get(), 2) != 0};
+        }
+    }
+    return out;
+}
+
+void ResultsStore::insert(int64_t run_id, const std::string & model_sha256, const std::vector<StoredRequest> & rows,
+                          size_t reused) {
+    exec("BEGIN IMMEDIATE;");
+    try {
+        auto s = prepare(db_, path_,
+                         "INSERT OR IGNORE INTO requests (model_sha256, request_hash, task, context, continuation, "
+                         "parse_special, logprob, n_tokens, greedy, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        for (const auto & r : rows) {
+            sqlite3_reset(s.get());
+            bind_text(s.get(), 1, model_sha256);
+            bind_text(s.get(), 2, r.hash);
+            bind_text(s.get(), 3, r.task);
+            bind_text(s.get(), 4, r.request.context);
+            bind_text(s.get(), 5, r.request.continuation);
+            sqlite3_bind_int(s.get(), 6, r.request.parse_special ? 1 : 0);
+            sqlite3_bind_double(s.get(), 7, r.result.logprob);
+            sqlite3_bind_int(s.get(), 8, r.result.n_tokens);
+            sqlite3_bind_int(s.get(), 9, r.result.greedy ? 1 : 0);
+            sqlite3_bind_int64(s.get(), 10, run_id);
+            step_done(db_, path_, s.get());
+        }
+        auto c = prepare(db_, path_, "UPDATE runs SET scored = scored + ?, reused = reused + ? WHERE id = ?");
+        sqlite3_bind_int64(c.get(), 1, static_cast<int64_t>(rows.size()));
+        sqlite3_bind_int64(c.get(), 2, static_cast<int64_t>(reused));
+        sqlite3_bind_int64(c.get(), 3, run_id);
+        step_done(db_, path_, c.get());
+        exec("COMMIT;");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+size_t ResultsStore::count_requests() {
+    auto s = prepare(db_, path_, "SELECT COUNT(*) FROM requests");
+    sqlite3_step(s.get());
+    return static_cast<size_t>(sqlite3_column_int64(s.get(), 0));
+}
+
+std::vector<std::pair<int64_t, int64_t>> ResultsStore::run_counters() {
+    std::vector<std::pair<int64_t, int64_t>> out;
+    auto s = prepare(db_, path_, "SELECT scored, reused FROM runs ORDER BY id");
+    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+        out.emplace_back(sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1));
+    }
+    return out;
+}
+
+}  // namespace compeval

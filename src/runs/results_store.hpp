@@ -1,0 +1,65 @@
+#pragma once
+// The results store: every scored request of every run, in SQLite (WAL),
+// keyed by model file hash + request hash. A request already stored is never
+// scored again; a run killed at any moment keeps every committed chunk.
+#include "scoring/requests.hpp"
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+struct sqlite3;
+
+namespace compeval {
+
+struct StoredRequest {
+    std::string hash;
+    LoglikelihoodRequest request;
+    std::string task;
+    LoglikelihoodResult result;
+};
+
+class ResultsStore {
+  public:
+    // Opens (creating if needed) the store; throws compeval::Error naming the file.
+    explicit ResultsStore(const std::string & path);
+    ~ResultsStore();
+    ResultsStore(const ResultsStore &) = delete;
+    ResultsStore & operator=(const ResultsStore &) = delete;
+    ResultsStore(ResultsStore &&) = delete;
+    ResultsStore & operator=(ResultsStore &&) = delete;
+
+    // Starts a run record; returns its id.
+    int64_t begin_run(const std::string & suite_path, const std::string & suite_text);
+    void finish_run(int64_t run_id);
+
+    void record_model(const std::string & sha256, const std::string & facts_json);
+    void record_task(const std::string & name, const std::string & config_text);
+
+    // The stored results among `hashes` for one model.
+    std::map<std::string, LoglikelihoodResult> lookup(const std::string & model_sha256,
+                                                      const std::vector<std::string> & hashes);
+
+    // Inserts one chunk of scored requests and adds to the run's counters, in
+    // one transaction: either all of it is stored or none.
+    void insert(int64_t run_id, const std::string & model_sha256, const std::vector<StoredRequest> & rows,
+                size_t reused);
+
+    size_t count_requests();
+    // (scored, reused) counters of every run, oldest first.
+    std::vector<std::pair<int64_t, int64_t>> run_counters();
+
+    const std::string & path() const { return path_; }
+
+  private:
+    void exec(const std::string & sql);
+
+    std::string path_;
+    sqlite3 * db_ = nullptr;
+};
+
+// The key of a request in the store.
+std::string request_hash(const LoglikelihoodRequest & request);
+
+}  // namespace compeval

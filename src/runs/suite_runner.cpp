@@ -1,0 +1,207 @@
+#include "runs/suite_runner.hpp"
+
+#include "util/error.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace compeval {
+namespace {
+
+// RFC 4180: quote a field holding a comma, quote or newline.
+std::string csv_field(const std::string & v) {
+    if (v.find_first_of(",\"\n") == std::string::npos) {
+        return v;
+    }
+    std::string out = "\"";
+    for (char c : v) {
+        out += c == '"' ? std::string("\"\"") : std::string(1, c);
+    }
+    return out + "\"";
+}
+
+std::string file_text(const std::string & path) {
+    std::ifstream in(path, std::ios::binary);
+    std::stringstream s;
+    s << in.rdbuf();
+    return s.str();
+}
+
+nlohmann::json facts_json(const SuiteModel & m, const ModelFacts & f) {
+    return {{"name", m.name},
+            {"family", m.family},
+            {"size", m.size},
+            {"variant", m.variant},
+            {"path", f.path},
+            {"sha256", f.sha256},
+            {"n_params", f.n_params},
+            {"file_bytes", f.file_bytes},
+            {"architecture", f.architecture},
+            {"n_layer", f.n_layer},
+            {"has_chat_template", f.has_chat_template}};
+}
+
+// Scores one model x task: look up, score the missing chunks, assemble.
+ModelTaskResult run_one(LoglikelihoodEngine & engine, const SuiteModel & model, const SuiteTask & task,
+                        ResultsStore & store, int64_t run_id, const SuiteRunOptions & options) {
+    ModelTaskResult out;
+    out.model = model;
+    out.facts = engine.model().facts();
+    out.spec = &task.spec;
+    TaskRunOptions task_options;
+    task_options.limit = task.limit;
+    task_options.form = model.variant == "instruct" ? PromptForm::Chat : PromptForm::Plain;
+    PreparedTask prepared = prepare_task(engine.model(), task.spec, task_options);
+
+    // Unique requests in first-occurrence order.
+    std::vector<std::string> hashes(prepared.requests.size());
+    std::map<std::string, size_t> first_index;
+    std::vector<size_t> unique;
+    for (size_t i = 0; i < prepared.requests.size(); ++i) {
+        hashes[i] = request_hash(prepared.requests[i]);
+        if (first_index.emplace(hashes[i], i).second) {
+            unique.push_back(i);
+        }
+    }
+    std::vector<std::string> unique_hashes;
+    for (size_t i : unique) {
+        unique_hashes.push_back(hashes[i]);
+    }
+    const std::string & sha = out.facts.sha256;
+    auto known = store.lookup(sha, unique_hashes);
+    out.reused = known.size();
+    store.insert(run_id, sha, {}, out.reused);
+    size_t done = out.reused;
+
+    for (size_t first = 0; first < unique.size(); first += options.chunk) {
+        const size_t last = std::min(unique.size(), first + options.chunk);
+        std::vector<size_t> missing;
+        for (size_t u = first; u < last; ++u) {
+            if (known.count(unique_hashes[u]) == 0) {
+                missing.push_back(unique[u]);
+            }
+        }
+        if (missing.empty()) {
+            continue;
+        }
+        std::vector<TokenizedRequest> batch;
+        for (size_t i : missing) {
+            batch.push_back(prepared.tokenized[i]);
+        }
+        const auto scores = engine.loglikelihood_tokens(batch);
+        std::vector<StoredRequest> rows;
+        for (size_t k = 0; k < missing.size(); ++k) {
+            rows.push_back({hashes[missing[k]], prepared.requests[missing[k]], task.spec.name, scores[k]});
+            known[hashes[missing[k]]] = scores[k];
+        }
+        store.insert(run_id, sha, rows, 0);
+        out.scored += rows.size();
+        done += rows.size();
+        if (options.progress) {
+            options.progress(done, unique.size());
+        }
+    }
+    std::vector<LoglikelihoodResult> all;
+    all.reserve(hashes.size());
+    for (const auto & h : hashes) {
+        all.push_back(known.at(h));
+    }
+    finish_task(task.spec, prepared, all);
+    out.result = std::move(prepared.result);
+    return out;
+}
+
+}  // namespace
+
+SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const SuiteRunOptions & options) {
+    SuiteRunResult run;
+    const int64_t run_id = store.begin_run(suite.path, file_text(suite.path));
+    for (const auto & task : suite.tasks) {
+        store.record_task(task.spec.name, file_text(task.spec.path));
+    }
+    for (const auto & model_spec : suite.models) {
+        Model model(model_spec.path);
+        store.record_model(model.facts().sha256, facts_json(model_spec, model.facts()).dump());
+        EngineOptions engine_options;
+        engine_options.threads = options.threads;
+        engine_options.batch = options.batch;
+        engine_options.cancel = options.cancel;
+        LoglikelihoodEngine engine(model, engine_options);
+        for (const auto & task : suite.tasks) {
+            auto result = run_one(engine, model_spec, task, store, run_id, options);
+            run.scored += result.scored;
+            run.reused += result.reused;
+            run.results.push_back(std::move(result));
+        }
+    }
+    store.finish_run(run_id);
+    return run;
+}
+
+void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
+    std::filesystem::create_directories(dir);
+    std::ofstream samples(dir + "/samples.jsonl", std::ios::binary | std::ios::trunc);
+    std::ofstream csv(dir + "/summary.csv", std::ios::binary | std::ios::trunc);
+    if (!samples || !csv) {
+        throw Error(dir + ": cannot write results");
+    }
+    nlohmann::json summary = nlohmann::json::array();
+    csv << "model,family,size,variant,model_sha256,task,form,split,prompt,n,metric,value\n";
+    for (const auto & mt : run.results) {
+        const auto & spec = *mt.spec;
+        for (const auto & r : mt.result.results) {
+            const TaskItem & item = mt.result.items[r.item];
+            nlohmann::json fields = nlohmann::json::object();
+            for (const auto & k : spec.keep) {
+                fields[k] = item.fields.at(k);
+            }
+            for (const auto & [name, fn] : spec.derive) {
+                fields[name] = item.fields.at(name);
+            }
+            nlohmann::json choices = nlohmann::json::array();
+            for (size_t c = 0; c < r.choices.size(); ++c) {
+                choices.push_back({{"text", item.choices[c]},
+                                   {"logprob", r.choices[c].logprob},
+                                   {"n_tokens", r.choices[c].n_tokens},
+                                   {"greedy", r.choices[c].greedy},
+                                   {"calibration_logprob", r.calibration[c]}});
+            }
+            samples << nlohmann::json{{"model", mt.model.name}, {"model_sha256", mt.facts.sha256},
+                                      {"task", spec.name},      {"split", item.split},
+                                      {"id", item.id},          {"variant", r.variant},
+                                      {"form", mt.result.form}, {"context", r.context},
+                                      {"gold", item.gold},      {"pred", r.pred},
+                                      {"fields", fields},       {"choices", choices}}
+                           .dump()
+                    << '\n';
+        }
+        for (const auto & m : mt.result.metrics) {
+            summary.push_back({{"model", mt.model.name},
+                               {"family", mt.model.family},
+                               {"size", mt.model.size},
+                               {"variant", mt.model.variant},
+                               {"model_sha256", mt.facts.sha256},
+                               {"n_params", mt.facts.n_params},
+                               {"task", spec.name},
+                               {"category", spec.category},
+                               {"form", mt.result.form},
+                               {"split", m.split},
+                               {"prompt", m.variant},
+                               {"n", m.n},
+                               {"metrics", m.values}});
+            for (const auto & [metric, value] : m.values) {
+                for (const auto & field : {mt.model.name, mt.model.family, mt.model.size, mt.model.variant,
+                                           mt.facts.sha256, spec.name, mt.result.form, m.split, m.variant}) {
+                    csv << csv_field(field) << ',';
+                }
+                csv << m.n << ',' << metric << ',' << value << '\n';
+            }
+        }
+    }
+    std::ofstream(dir + "/summary.json", std::ios::binary | std::ios::trunc) << summary.dump(2) << '\n';
+}
+
+}  // namespace compeval

@@ -1,0 +1,46 @@
+#pragma once
+// Runs a suite: every model x task, scoring only what the results store does
+// not hold yet, in fixed chunks that are committed one by one.
+#include "backends/model.hpp"
+#include "runs/results_store.hpp"
+#include "runs/suite_spec.hpp"
+#include "tasks/task_runner.hpp"
+
+#include <atomic>
+#include <functional>
+
+namespace compeval {
+
+struct SuiteRunOptions {
+    int threads = 0;
+    int batch = 256;
+    // Unique requests per committed chunk. Chunks are cut from a fixed order,
+    // so a resumed run scores exactly the chunks that were not committed, with
+    // the same batch composition: its numbers equal an uninterrupted run's.
+    size_t chunk = 512;
+    const std::atomic<bool> * cancel = nullptr;
+    std::function<void(size_t, size_t)> progress;  // (unique requests done, total) of the current model x task
+};
+
+struct ModelTaskResult {
+    SuiteModel model;
+    ModelFacts facts;
+    const TaskSpec * spec = nullptr;
+    TaskResult result;
+    size_t scored = 0;  // requests scored in this run
+    size_t reused = 0;  // requests found in the store
+};
+
+struct SuiteRunResult {
+    std::vector<ModelTaskResult> results;
+    size_t scored = 0;
+    size_t reused = 0;
+};
+
+SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const SuiteRunOptions & options = {});
+
+// samples.jsonl (one line per model x task x item x variant), summary.json and
+// summary.csv (one row per model x task x split x variant, every metric).
+void export_suite_results(const SuiteRunResult & run, const std::string & dir);
+
+}  // namespace compeval

@@ -1,0 +1,106 @@
+#include "runs/suite_spec.hpp"
+
+#include "util/error.hpp"
+
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <set>
+
+namespace compeval {
+namespace {
+
+std::string resolve(const std::filesystem::path & base, const std::string & p) {
+    const std::filesystem::path path(p);
+    return path.is_absolute() ? p : (base / path).lexically_normal().string();
+}
+
+}  // namespace
+
+SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir_override) {
+    YAML::Node root;
+    try {
+        root = YAML::LoadFile(path);
+    } catch (const YAML::BadFile &) {
+        throw Error(path + ": cannot open suite file");
+    } catch (const YAML::ParserException & e) {
+        throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+    }
+    auto fail = [&](const YAML::Node & node, const std::string & message) {
+        const int line = node.IsDefined() ? node.Mark().line + 1 : 0;
+        throw Error(path + ":" + (line > 0 ? std::to_string(line) + ": " : " ") + message);
+    };
+    auto text = [&](const YAML::Node & parent, const char * key, bool required) -> std::string {
+        const YAML::Node node = parent[key];
+        if (!node) {
+            if (required) {
+                fail(parent, std::string("missing field '") + key + "'");
+            }
+            return "";
+        }
+        if (!node.IsScalar()) {
+            fail(node, std::string("field '") + key + "' must be a string");
+        }
+        return node.as<std::string>();
+    };
+    if (!root.IsMap()) {
+        fail(root, "a suite file must be a mapping");
+    }
+    const auto base = std::filesystem::path(path).parent_path();
+    SuiteSpec suite;
+    suite.path = path;
+    suite.name = text(root, "name", true);
+    const std::string data_dir = !data_dir_override.empty() ? data_dir_override
+                                 : root["data_dir"]         ? resolve(base, text(root, "data_dir", false))
+                                                            : resolve(base, "../shared/data");
+
+    const YAML::Node models = root["models"];
+    if (!models || !models.IsSequence() || models.size() == 0) {
+        fail(models ? models : root, "field 'models' must be a non-empty list");
+    }
+    std::set<std::string> names;
+    for (const auto & m : models) {
+        SuiteModel model;
+        model.name = text(m, "name", true);
+        model.path = resolve(base, text(m, "path", true));
+        model.family = text(m, "family", false);
+        model.size = text(m, "size", false);
+        model.variant = m["variant"] ? text(m, "variant", false) : "base";
+        if (!names.insert(model.name).second) {
+            fail(m["name"], "duplicate model name '" + model.name + "'");
+        }
+        if (model.variant != "base" && model.variant != "instruct") {
+            fail(m["variant"],
+                 "model '" + model.name + "': variant must be base or instruct, not '" + model.variant + "'");
+        }
+        if (!std::filesystem::is_regular_file(model.path)) {
+            fail(m["path"], "model '" + model.name + "': no such file " + model.path);
+        }
+        suite.models.push_back(std::move(model));
+    }
+
+    const YAML::Node tasks = root["tasks"];
+    if (!tasks || !tasks.IsSequence() || tasks.size() == 0) {
+        fail(tasks ? tasks : root, "field 'tasks' must be a non-empty list");
+    }
+    std::set<std::string> task_names;
+    for (const auto & t : tasks) {
+        SuiteTask task;
+        const std::string task_path = resolve(base, t.IsScalar() ? t.as<std::string>() : text(t, "path", true));
+        if (t.IsMap() && t["limit"]) {
+            try {
+                task.limit = t["limit"].as<size_t>();
+            } catch (const YAML::Exception &) {
+                fail(t["limit"], "field 'limit' must be a non-negative integer");
+            }
+        }
+        task.spec = load_task_spec(task_path, data_dir);
+        if (!task_names.insert(task.spec.name).second) {
+            fail(t, "duplicate task '" + task.spec.name + "'");
+        }
+        suite.tasks.push_back(std::move(task));
+    }
+    return suite;
+}
+
+}  // namespace compeval

@@ -1,0 +1,35 @@
+#pragma once
+// A suite: which models (with family, size label and variant) run which tasks.
+#include "tasks/task_spec.hpp"
+
+#include <string>
+#include <vector>
+
+namespace compeval {
+
+struct SuiteModel {
+    std::string name;
+    std::string path;
+    std::string family;
+    std::string size;     // a label such as "7B"
+    std::string variant;  // "base" or "instruct"
+};
+
+struct SuiteTask {
+    TaskSpec spec;
+    size_t limit = 0;  // items per split (0 = all)
+};
+
+struct SuiteSpec {
+    std::string path;
+    std::string name;
+    std::vector<SuiteModel> models;
+    std::vector<SuiteTask> tasks;
+};
+
+// Loads the suite and every task file it names, so that any malformed input
+// is rejected before scoring starts. Relative paths are resolved against the
+// suite file's directory. `data_dir` overrides the suite's own data_dir.
+SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir_override = "");
+
+}  // namespace compeval

@@ -1,0 +1,247 @@
+// Suites and the results store: a real run of base + chat models, a SIGKILL
+// resume test against an uninterrupted run, and malformed suites.
+#include "runs/suite_runner.hpp"
+#include "runs/suite_spec.hpp"
+#include "test_support.hpp"
+#include "util/error.hpp"
+
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <chrono>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <random>
+#include <thread>
+
+#include <sys/wait.h>
+#include <unistd.h>
+
+namespace compeval {
+namespace {
+
+const char * kChatTemplate =
+    "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>"
+    "{% endif %}";
+
+// A self-contained suite over generated data: two tasks, two models.
+std::string write_toy_suite(const std::string & dir, size_t rows) {
+    std::ofstream data(dir + "/toy.tsv");
+    data << "text\tlabel\tkind\n";
+    const char * adjectives[] = {"red", "fake", "small", "former", "wooden", "toy", "green", "alleged"};
+    const char * nouns[] = {"apple", "gun", "car", "chair", "leaf", "coin", "house", "river"};
+    for (size_t i = 0; i < rows; ++i) {
+        const char * a = adjectives[i % 8];
+        const char * n = nouns[(i / 8) % 8];
+        data << "a " << a << " " << n << " number " << i << " is a " << n << "\t" << (i % 3 == 0 ? 0 : 1) << "\tk"
+             << i % 2 << "\n";
+    }
+    data.close();
+    std::ofstream(dir + "/toy.yaml") << R"(name: toy
+category: test
+data:
+  format: tsv
+  splits:
+    all: "{data_dir}/toy.tsv"
+  keep: [kind]
+scoring:
+  mode: label_words
+  label: label
+  label_words: {"1": " yes", "0": " no"}
+prompts:
+  - name: question
+    plain: "Question: is it true that {{text}}? Answer:"
+    chat: {user: "Is it true that {{text}}?"}
+  - name: claim
+    plain: "Claim: {{text}}. True? Answer:"
+    chat: {user: "Claim: {{text}}. True or false?"}
+)";
+    std::ofstream(dir + "/toy-mc.yaml") << R"(name: toy-mc
+data:
+  format: tsv
+  splits:
+    all: "{data_dir}/toy.tsv"
+scoring:
+  mode: ranking_pairs
+  label: label
+  pair_by: kind
+  positive: "1"
+  choice: " {{text}}"
+prompts:
+  - name: plain
+    plain: "Which is true?"
+    chat: {user: "Which is true?"}
+  - name: plain2
+    plain: "A true sentence:"
+    chat: {user: "Say a true sentence."}
+)";
+    const std::string chat_model = test::model_path("chat-tiny-suite", kChatTemplate);
+    std::ofstream(dir + "/suite.yaml") << "name: toy-suite\ndata_dir: .\nmodels:\n"
+                                       << "  - {name: base, path: " << test::model_path("tiny-f32")
+                                       << ", family: random, size: 4M, variant: base}\n"
+                                       << "  - {name: chat, path: " << chat_model
+                                       << ", family: random, size: 4M, variant: instruct}\n"
+                                       << "tasks:\n  - toy.yaml\n  - {path: toy-mc.yaml, limit: 60}\n";
+    return dir + "/suite.yaml";
+}
+
+struct Row {
+    std::string model, hash;
+    double logprob;
+    int n_tokens, greedy;
+    bool operator==(const Row & o) const {
+        return model == o.model && hash == o.hash && logprob == o.logprob && n_tokens == o.n_tokens &&
+               greedy == o.greedy;
+    }
+};
+
+std::vector<Row> store_rows(const std::string & path) {
+    sqlite3 * db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    sqlite3_stmt * s = nullptr;
+    sqlite3_prepare_v2(db, "SELECT model_sha256, request_hash, logprob, n_tokens, greedy FROM requests ORDER BY 1, 2",
+                       -1, &s, nullptr);
+    std::vector<Row> rows;
+    while (sqlite3_step(s) == SQLITE_ROW) {
+        rows.push_back({reinterpret_cast<const char *>(sqlite3_column_text(s, 0)),
+                        reinterpret_cast<const char *>(sqlite3_column_text(s, 1)), sqlite3_column_double(s, 2),
+                        sqlite3_column_int(s, 3), sqlite3_column_int(s, 4)});
+    }
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return rows;
+}
+
+// Runs the store recorded as started but never finished (killed).
+int unfinished_runs(const std::string & path) {
+    sqlite3 * db = nullptr;
+    sqlite3_open(path.c_str(), &db);
+    sqlite3_stmt * s = nullptr;
+    sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM runs WHERE finished_at IS NULL", -1, &s, nullptr);
+    sqlite3_step(s);
+    const int n = sqlite3_column_int(s, 0);
+    sqlite3_finalize(s);
+    sqlite3_close(db);
+    return n;
+}
+
+TEST(SuiteRun, BaseAndChatModelsMatchAnIndependentRecomputation) {
+    const std::string dir = test::temp_dir("suite-run");
+    const SuiteSpec suite = load_suite_spec(write_toy_suite(dir, 40));
+    ResultsStore store(dir + "/results.sqlite");
+    SuiteRunOptions options;
+    options.chunk = 50;
+    const auto run = run_suite(suite, store, options);
+    ASSERT_EQ(run.results.size(), 4U);
+    EXPECT_EQ(run.results[0].result.form, "plain");
+    EXPECT_EQ(run.results[2].result.form, "chat");
+    for (const auto & mt : run.results) {
+        Model model(mt.model.path);
+        LoglikelihoodEngine reference(model, {});
+        for (size_t i = 0; i < mt.result.results.size(); i += 7) {  // a sample of items
+            const auto & r = mt.result.results[i];
+            const auto & item = mt.result.items[r.item];
+            for (size_t c = 0; c < item.choices.size(); ++c) {
+                const bool chat = mt.result.form == "chat";
+                const std::string choice =
+                    chat ? item.choices[c].substr(item.choices[c].find_first_not_of(' ')) : item.choices[c];
+                const auto alone = reference.loglikelihood({{r.context, choice, chat}});
+                EXPECT_NEAR(alone[0].logprob, r.choices[c].logprob, mt.model.name == "chat" ? 1e-2 : 1e-4);
+            }
+        }
+    }
+    // Everything was stored once; a second run scores nothing.
+    EXPECT_EQ(store.count_requests(), run.scored);
+    const auto again = run_suite(suite, store, options);
+    EXPECT_EQ(again.scored, 0U);
+    EXPECT_EQ(again.reused, run.scored + run.reused);
+    EXPECT_EQ(again.results[1].result.metrics.back().values, run.results[1].result.metrics.back().values);
+    export_suite_results(again, dir + "/export");
+    for (const char * f : {"samples.jsonl", "summary.json", "summary.csv"}) {
+        EXPECT_GT(std::filesystem::file_size(dir + "/export/" + f), 100U) << f;
+    }
+}
+
+pid_t start_run(const std::string & suite, const std::string & out) {
+    const pid_t pid = fork();
+    if (pid == 0) {
+        freopen("/dev/null", "w", stdout);
+        freopen("/dev/null", "w", stderr);
+        execl(test::compeval_binary().c_str(), "compeval", "run", suite.c_str(), "-o", out.c_str(), "--chunk", "40",
+              "-t", "1", nullptr);
+        _exit(127);
+    }
+    return pid;
+}
+
+TEST(SuiteRun, SigkillAtRandomMomentsThenResumeEqualsAnUninterruptedRun) {
+    const std::string dir = test::temp_dir("suite-kill");
+    const std::string suite = write_toy_suite(dir, 240);
+    const auto clean =
+        test::run_command(test::compeval_binary() + " run " + suite + " -o " + dir + "/clean --chunk 40 -t 1");
+    ASSERT_EQ(clean.exit_code, 0) << clean.err;
+
+    std::mt19937 rng(42);
+    const std::string out = dir + "/killed";
+    size_t kills = 0;
+    for (int attempt = 0; attempt < 4; ++attempt) {
+        const pid_t pid = start_run(suite, out);
+        std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 900));
+        if (kill(pid, SIGKILL) == 0) {
+            ++kills;
+        }
+        int status = 0;
+        waitpid(pid, &status, 0);
+    }
+    const auto resumed =
+        test::run_command(test::compeval_binary() + " run " + suite + " -o " + out + " --chunk 40 -t 1");
+    ASSERT_EQ(resumed.exit_code, 0) << resumed.err;
+    EXPECT_GE(kills, 1U);
+    EXPECT_GE(unfinished_runs(out + "/results.sqlite"), 1) << "no kill landed mid-run";
+
+    const auto clean_rows = store_rows(dir + "/clean/results.sqlite");
+    const auto resumed_rows = store_rows(out + "/results.sqlite");
+    ASSERT_GT(clean_rows.size(), 500U);
+    EXPECT_EQ(resumed_rows.size(), clean_rows.size());
+    EXPECT_TRUE(resumed_rows == clean_rows) << "the resumed store differs from the uninterrupted one";
+
+    // Nothing scored twice: every committed "scored" count is a new row.
+    ResultsStore store(out + "/results.sqlite");
+    int64_t scored = 0;
+    for (const auto & [s, reused] : store.run_counters()) {
+        scored += s;
+    }
+    EXPECT_EQ(static_cast<size_t>(scored), resumed_rows.size());
+    EXPECT_EQ(test::read_file(out + "/summary.csv"), test::read_file(dir + "/clean/summary.csv"));
+}
+
+TEST(SuiteSpecErrors, RejectedBeforeScoringWithFileAndLine) {
+    const std::string dir = test::temp_dir("suite-bad");
+    write_toy_suite(dir, 10);
+    const std::string model = test::model_path("tiny-f32");
+    auto error_of = [&](const std::string & text) {
+        std::ofstream(dir + "/bad.yaml") << text;
+        try {
+            load_suite_spec(dir + "/bad.yaml");
+        } catch (const Error & e) {
+            return std::string(e.what());
+        }
+        return std::string("<no error>");
+    };
+    const std::string head = "name: bad\ndata_dir: .\nmodels:\n";
+    EXPECT_EQ(error_of(head + "  - {name: a, path: /nowhere/m.gguf}\ntasks: [toy.yaml]\n"),
+              dir + "/bad.yaml:4: model 'a': no such file /nowhere/m.gguf");
+    EXPECT_EQ(
+        error_of(head + "  - {name: a, path: " + model + "}\n  - {name: a, path: " + model + "}\ntasks: [toy.yaml]\n"),
+        dir + "/bad.yaml:5: duplicate model name 'a'");
+    EXPECT_EQ(error_of(head + "  - {name: a, path: " + model + ", variant: chat}\ntasks: [toy.yaml]\n"),
+              dir + "/bad.yaml:4: model 'a': variant must be base or instruct, not 'chat'");
+    EXPECT_EQ(error_of(head + "  - {name: a, path: " + model + "}\ntasks: [toy.yaml, toy.yaml]\n"),
+              dir + "/bad.yaml:5: duplicate task 'toy'");
+    EXPECT_EQ(error_of(head + "  - {name: a, path: " + model + "}\ntasks: [missing.yaml]\n"),
+              dir + "/missing.yaml: cannot open task file");
+}
+
+}  // namespace
+}  // namespace compeval
