@@ -1,6 +1,7 @@
 #include "backends/model.hpp"
 #include "cli/commands.hpp"
 #include "scoring/loglikelihood_engine.hpp"
+#include "tasks/representation_task.hpp"
 #include "tasks/task_runner.hpp"
 #include "tasks/task_spec.hpp"
 #include "util/error.hpp"
@@ -66,7 +67,30 @@ void write_item_results(const TaskSpec & spec, const TaskResult & result, const 
     }
 }
 
+void print_layer_table(const RepresentationSpec & spec, const RepresentationResult & result, const Model & model) {
+    fmt::print("task {} ({}), model {} ({} params), carrier \"{}\"\n", spec.name, spec.category, model.facts().path,
+               model.facts().n_params, spec.carrier);
+    fmt::print("{:>5} {:>6}", "layer", "n");
+    for (const auto & [metric, value] : result.layers.front().values) {
+        fmt::print(" {:>26}", metric);
+    }
+    fmt::print("\n");
+    for (const auto & m : result.layers) {
+        fmt::print("{:>5} {:>6}", m.layer, m.n);
+        for (const auto & [metric, value] : m.values) {
+            fmt::print(" {:>26.4f}", value);
+        }
+        fmt::print("\n");
+    }
+}
+
 void run_eval(const EvalArgs & args) {
+    if (is_representation_task(args.task)) {
+        const RepresentationSpec spec = load_representation_spec(args.task, args.data_dir);
+        Model model(args.model);
+        print_layer_table(spec, run_representation_task(model, spec, args.threads), model);
+        return;
+    }
     const TaskSpec spec = load_task_spec(args.task, args.data_dir);
     TaskRunOptions options;
     options.limit = args.limit;

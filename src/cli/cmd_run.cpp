@@ -69,7 +69,12 @@ void run_suite_command(const RunArgs & args) {
                        value("acc_norm_char"), value("acc_calibrated"));
         }
     }
-    fmt::print("wrote {0}/results.sqlite, {0}/samples.jsonl, {0}/summary.json, {0}/summary.csv\n", args.out);
+    for (const auto & ml : run.layers) {
+        fmt::print("{:<16} {:<22} per-layer metrics in {}/layers.csv (layers 0..{})\n", ml.model.name, ml.spec->name,
+                   args.out, ml.result.layers.empty() ? 0 : ml.result.layers.back().layer);
+    }
+    fmt::print("wrote {0}/results.sqlite, {0}/samples.jsonl, {0}/summary.json, {0}/summary.csv, {0}/layers.csv\n",
+               args.out);
 }
 
 }  // namespace

@@ -27,6 +27,8 @@ CREATE TABLE IF NOT EXISTS requests (
   task TEXT, context TEXT, continuation TEXT, parse_special INTEGER,
   logprob REAL, n_tokens INTEGER, greedy INTEGER, run_id INTEGER,
   PRIMARY KEY (model_sha256, request_hash));
+CREATE TABLE IF NOT EXISTS layer_metrics (
+  run_id INTEGER, model_sha256 TEXT, task TEXT, layer INTEGER, n INTEGER, metric TEXT, value REAL);
 )";
 
 std::string now_utc() {
@@ -181,6 +183,28 @@ void ResultsStore::insert(int64_t run_id, const std::string & model_sha256, cons
         sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
         throw;
     }
+}
+
+void ResultsStore::record_layer_metrics(int64_t run_id, const std::string & model_sha256,
+                                        const RepresentationResult & result) {
+    exec("BEGIN IMMEDIATE;");
+    auto s = prepare(db_, path_,
+                     "INSERT INTO layer_metrics (run_id, model_sha256, task, layer, n, metric, value) "
+                     "VALUES (?, ?, ?, ?, ?, ?, ?)");
+    for (const auto & m : result.layers) {
+        for (const auto & [metric, value] : m.values) {
+            sqlite3_reset(s.get());
+            sqlite3_bind_int64(s.get(), 1, run_id);
+            bind_text(s.get(), 2, model_sha256);
+            bind_text(s.get(), 3, result.task);
+            sqlite3_bind_int(s.get(), 4, m.layer);
+            sqlite3_bind_int64(s.get(), 5, static_cast<int64_t>(m.n));
+            bind_text(s.get(), 6, metric);
+            sqlite3_bind_double(s.get(), 7, value);
+            step_done(db_, path_, s.get());
+        }
+    }
+    exec("COMMIT;");
 }
 
 size_t ResultsStore::count_requests() {

@@ -3,6 +3,7 @@
 // keyed by model file hash + request hash. A request already stored is never
 // scored again; a run killed at any moment keeps every committed chunk.
 #include "scoring/requests.hpp"
+#include "tasks/representation_task.hpp"
 
 #include <cstdint>
 #include <map>
@@ -36,6 +37,8 @@ class ResultsStore {
 
     void record_model(const std::string & sha256, const std::string & facts_json);
     void record_task(const std::string & name, const std::string & config_text);
+
+    void record_layer_metrics(int64_t run_id, const std::string & model_sha256, const RepresentationResult & result);
 
     // The stored results among `hashes` for one model.
     std::map<std::string, LoglikelihoodResult> lookup(const std::string & model_sha256,

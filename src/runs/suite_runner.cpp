@@ -120,7 +120,8 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
     SuiteRunResult run;
     const int64_t run_id = store.begin_run(suite.path, file_text(suite.path));
     for (const auto & task : suite.tasks) {
-        store.record_task(task.spec.name, file_text(task.spec.path));
+        const auto & path = task.representation ? task.representation->path : task.spec.path;
+        store.record_task(task.representation ? task.representation->name : task.spec.name, file_text(path));
     }
     for (const auto & model_spec : suite.models) {
         Model model(model_spec.path);
@@ -131,6 +132,13 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
         engine_options.cancel = options.cancel;
         LoglikelihoodEngine engine(model, engine_options);
         for (const auto & task : suite.tasks) {
+            if (task.representation) {
+                ModelLayerResult layers{model_spec, model.facts(), &*task.representation,
+                                        run_representation_task(model, *task.representation, options.threads)};
+                store.record_layer_metrics(run_id, model.facts().sha256, layers.result);
+                run.layers.push_back(std::move(layers));
+                continue;
+            }
             auto result = run_one(engine, model_spec, task, store, run_id, options);
             run.scored += result.scored;
             run.reused += result.reused;
@@ -198,6 +206,30 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
                     csv << csv_field(field) << ',';
                 }
                 csv << m.n << ',' << metric << ',' << value << '\n';
+            }
+        }
+    }
+    std::ofstream layers_csv(dir + "/layers.csv", std::ios::binary | std::ios::trunc);
+    layers_csv << "model,family,size,variant,model_sha256,task,layer,n,metric,value\n";
+    for (const auto & ml : run.layers) {
+        for (const auto & m : ml.result.layers) {
+            summary.push_back({{"model", ml.model.name},
+                               {"family", ml.model.family},
+                               {"size", ml.model.size},
+                               {"variant", ml.model.variant},
+                               {"model_sha256", ml.facts.sha256},
+                               {"n_params", ml.facts.n_params},
+                               {"task", ml.spec->name},
+                               {"category", ml.spec->category},
+                               {"layer", m.layer},
+                               {"n", m.n},
+                               {"metrics", m.values}});
+            for (const auto & [metric, value] : m.values) {
+                for (const auto & field : {ml.model.name, ml.model.family, ml.model.size, ml.model.variant,
+                                           ml.facts.sha256, ml.spec->name}) {
+                    layers_csv << csv_field(field) << ',';
+                }
+                layers_csv << m.layer << ',' << m.n << ',' << metric << ',' << value << '\n';
             }
         }
     }

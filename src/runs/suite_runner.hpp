@@ -31,8 +31,16 @@ struct ModelTaskResult {
     size_t reused = 0;  // requests found in the store
 };
 
+struct ModelLayerResult {
+    SuiteModel model;
+    ModelFacts facts;
+    const RepresentationSpec * spec = nullptr;
+    RepresentationResult result;
+};
+
 struct SuiteRunResult {
     std::vector<ModelTaskResult> results;
+    std::vector<ModelLayerResult> layers;  // representational tasks (recomputed each run)
     size_t scored = 0;
     size_t reused = 0;
 };

@@ -94,9 +94,16 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
                 fail(t["limit"], "field 'limit' must be a non-negative integer");
             }
         }
-        task.spec = load_task_spec(task_path, data_dir);
-        if (!task_names.insert(task.spec.name).second) {
-            fail(t, "duplicate task '" + task.spec.name + "'");
+        std::string name;
+        if (is_representation_task(task_path)) {
+            task.representation = load_representation_spec(task_path, data_dir);
+            name = task.representation->name;
+        } else {
+            task.spec = load_task_spec(task_path, data_dir);
+            name = task.spec.name;
+        }
+        if (!task_names.insert(name).second) {
+            fail(t, "duplicate task '" + name + "'");
         }
         suite.tasks.push_back(std::move(task));
     }

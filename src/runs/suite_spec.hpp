@@ -1,6 +1,9 @@
 #pragma once
 // A suite: which models (with family, size label and variant) run which tasks.
+#include "tasks/representation_task.hpp"
 #include "tasks/task_spec.hpp"
+
+#include <optional>
 
 #include <string>
 #include <vector>
@@ -16,8 +19,9 @@ struct SuiteModel {
 };
 
 struct SuiteTask {
-    TaskSpec spec;
-    size_t limit = 0;  // items per split (0 = all)
+    TaskSpec spec;                                     // scoring tasks
+    std::optional<RepresentationSpec> representation;  // representational tasks (hidden states)
+    size_t limit = 0;                                  // items per split (0 = all)
 };
 
 struct SuiteSpec {

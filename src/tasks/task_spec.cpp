@@ -101,8 +101,9 @@ TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) 
     spec.description = root["description"] ? r.string(root["description"], "description") : "";
 
     const YAML::Node data = r.required(root, "data", "");
+    const std::string format = r.string(r.required(data, "format", "data."), "data.format");
     try {
-        spec.table.format = table_format_from_name(r.string(r.required(data, "format", "data."), "data.format"));
+        spec.table.format = table_format_from_name(format);
     } catch (const Error & e) {
         r.fail(data["format"], e.what());
     }
