@@ -1,0 +1,129 @@
+#include "analysis/compositional_split.hpp"
+#include "data/domain_spec.hpp"
+#include "tasks/task_runner.hpp"
+#include "test_support.hpp"
+#include "util/error.hpp"
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <fstream>
+#include <set>
+
+namespace compeval {
+namespace {
+
+TEST(CompositionalSplit, DivergencesMatchAHandComputationOnAToyCase) {
+    const std::vector<AtomList> examples = {{"a=1", "b=1"}, {"a=1", "b=2"}, {"a=2", "b=1"}};
+    const auto r = measure_split(examples, {0, 1}, {2});
+    // Train atoms a=1: 2/4, b=1: 1/4, b=2: 1/4; test atoms a=2: 1/2, b=1: 1/2.
+    // C_0.5 = sqrt(1/4 * 1/2) (only b=1 is shared) -> D_A = 1 - 0.353553...
+    EXPECT_NEAR(r.atom_divergence, 1.0 - std::sqrt(0.125), 1e-12);
+    // No compound is shared: D_C = 1.
+    EXPECT_DOUBLE_EQ(r.compound_divergence, 1.0);
+    EXPECT_EQ(r.test_atoms_unseen, 1U);  // a=2 never occurs in train
+    // alpha = 0.1 weights the test side: C = p^0.1 q^0.9 for a shared compound.
+    EXPECT_NEAR(chernoff_divergence({{"x", 0.5}, {"y", 0.5}}, {{"x", 1.0}}, 0.1), 1.0 - std::pow(0.5, 0.1), 1e-12);
+    EXPECT_DOUBLE_EQ(chernoff_divergence({{"x", 1.0}}, {{"x", 1.0}}, 0.1), 0.0);
+}
+
+std::vector<AtomList> grid(size_t a, size_t b, size_t c) {
+    std::vector<AtomList> out;
+    for (size_t i = 0; i < a; ++i) {
+        for (size_t j = 0; j < b; ++j) {
+            for (size_t k = 0; k < c; ++k) {
+                out.push_back({"a=" + std::to_string(i), "b=" + std::to_string(j), "c=" + std::to_string(k)});
+            }
+        }
+    }
+    return out;
+}
+
+TEST(CompositionalSplit, TestCombinationsUnseenEveryTestAtomSeenAndTargetReached) {
+    const auto examples = grid(6, 6, 5);
+    const auto plain = compositional_split(examples, {0.3, -1.0, 3, 0});
+    EXPECT_EQ(plain.test_atoms_unseen, 0U);
+    std::set<AtomList> train_combos;
+    for (size_t i : plain.train) {
+        train_combos.insert(examples[i]);
+    }
+    for (size_t i : plain.test) {
+        EXPECT_EQ(train_combos.count(examples[i]), 0U);
+    }
+    EXPECT_EQ(plain.train.size() + plain.test.size(), examples.size());
+    for (double target : {0.05, 0.4}) {
+        const auto steered = compositional_split(examples, {0.3, target, 3, 4000});
+        EXPECT_EQ(steered.test_atoms_unseen, 0U);
+        EXPECT_LT(std::abs(steered.compound_divergence - target), std::abs(plain.compound_divergence - target) + 1e-12)
+            << "target " << target;
+        EXPECT_LT(std::abs(steered.compound_divergence - target), 0.05) << "target " << target;
+    }
+}
+
+TEST(Domain, FactoryExampleBuildsASplitAndATaskThatRuns) {
+    const std::string dir = test::temp_dir("domain");
+    const DomainSpec spec = load_domain_spec(std::string(COMPEVAL_SOURCE_DIR) + "/domains/factory.yaml");
+    const auto build = build_domain(spec, dir);
+    EXPECT_EQ(build.items.size(), 8U * 6U * 6U);
+    EXPECT_EQ(build.split.test_atoms_unseen, 0U);
+    // The rules, checked on two combinations by hand.
+    for (const auto & item : build.items) {
+        if (item.slots.at("material") == "nylon" && item.slots.at("process") == "welded") {
+            EXPECT_EQ(item.label, "defect");
+        }
+        if (item.slots.at("part") == "bracket" && item.slots.at("material") == "steel" &&
+            item.slots.at("process") == "machined") {
+            EXPECT_EQ(item.label, "fine");
+        }
+    }
+    const TaskSpec task = load_task_spec(dir + "/task.yaml", dir);
+    Model model(test::model_path("tiny-f16"));
+    LoglikelihoodEngine engine(model, {});
+    const auto result = run_task(engine, task, {PromptForm::Plain, 0});
+    std::set<std::string> seen_combos;
+    std::set<std::string> unseen_combos;
+    for (const auto & item : result.items) {
+        (item.split == "seen" ? seen_combos : unseen_combos).insert(item.fields.at("combination"));
+    }
+    EXPECT_EQ(seen_combos.size(), build.split.train.size());
+    EXPECT_EQ(unseen_combos.size(), build.split.test.size());
+    // No unseen combination is ever shown as a few-shot example.
+    for (const auto & r : result.results) {
+        const auto & item = result.items[r.item];
+        if (item.split != "unseen") {
+            continue;
+        }
+        for (const auto & combo : unseen_combos) {
+            const auto plus1 = combo.find('+');
+            const auto plus2 = combo.rfind('+');
+            const std::string shown = "Part: " + combo.substr(0, plus1) +
+                                      ". Material: " + combo.substr(plus1 + 1, plus2 - plus1 - 1) +
+                                      ". Process: " + combo.substr(plus2 + 1) + ".";
+            const auto last = r.context.rfind("Part: ");
+            EXPECT_EQ(r.context.substr(0, last).find(shown), std::string::npos) << combo << " shown as a shot";
+        }
+        break;  // the preamble is shared; one item suffices
+    }
+}
+
+TEST(Domain, MalformedDomainFilesNameTheField) {
+    const std::string dir = test::temp_dir("domain-bad");
+    std::ofstream(dir + "/d.yaml") << "name: d\nslots:\n  a: [x, y]\n  b: [z]\nlabel: {rules: []}\n";
+    try {
+        load_domain_spec(dir + "/d.yaml");
+        FAIL();
+    } catch (const Error & e) {
+        EXPECT_EQ(std::string(e.what()), dir + "/d.yaml:4: slot 'b' needs a list of at least two values");
+    }
+    std::ofstream(dir + "/d.yaml") << "name: d\nslots:\n  a: [x, y]\n  b: [z, w]\nlabel:\n  rules:\n"
+                                      "    - {when: {c: x}, label: bad}\n";
+    try {
+        load_domain_spec(dir + "/d.yaml");
+        FAIL();
+    } catch (const Error & e) {
+        EXPECT_EQ(std::string(e.what()), dir + "/d.yaml:7: rule condition on unknown slot 'c'");
+    }
+}
+
+}  // namespace
+}  // namespace compeval
