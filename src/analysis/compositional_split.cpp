@@ -40,7 +40,7 @@ size_t unseen_test_atoms(const std::vector<AtomList> & examples, const std::vect
     std::set<std::string> missing;
     for (size_t i : test) {
         for (const auto & a : examples[i]) {
-            if (seen.count(a) == 0) {
+            if (!seen.contains(a)) {
                 missing.insert(a);
             }
         }
@@ -68,7 +68,10 @@ Distribution compound_distribution(const std::vector<const AtomList *> & example
                 // Order-free: a compound is a set of atoms.
                 const auto & a = std::min((*e)[i], (*e)[j]);
                 const auto & b = std::max((*e)[i], (*e)[j]);
-                counts[a + "+" + b] += 1.0;
+                std::string key = a;
+                key += '+';
+                key += b;
+                counts[key] += 1.0;
             }
         }
     }

@@ -63,7 +63,7 @@ void run_suite_command(const RunArgs & args) {
             if (m.variant != "mean") {
                 continue;
             }
-            auto value = [&](const char * k) { return m.values.count(k) ? m.values.at(k) : -1.0; };
+            auto value = [&](const char * k) { return m.values.contains(k) ? m.values.at(k) : -1.0; };
             fmt::print("{:<16} {:<22} {:<6} {:<10} {:>6} {:>9.4f} {:>9.4f} {:>9.4f} {:>9.4f}\n", mt.model.name,
                        mt.spec->name, mt.result.form, m.split, m.n, value("acc"), value("acc_norm_tok"),
                        value("acc_norm_char"), value("acc_calibrated"));

@@ -35,7 +35,7 @@ std::string condition_value(const DomainSpec & spec, const DomainItem & item, co
     const std::string attribute = key.substr(dot + 1);
     const auto & values = spec.attributes.at(slot);
     const auto v = values.find(item.slots.at(slot));
-    if (v == values.end() || v->second.count(attribute) == 0) {
+    if (v == values.end() || !v->second.contains(attribute)) {
         return "";
     }
     return v->second.at(attribute);

@@ -67,6 +67,7 @@ ModelTaskResult run_one(LoglikelihoodEngine & engine, const SuiteModel & model, 
         }
     }
     std::vector<std::string> unique_hashes;
+    unique_hashes.reserve(unique.size());
     for (size_t i : unique) {
         unique_hashes.push_back(hashes[i]);
     }
@@ -80,7 +81,7 @@ ModelTaskResult run_one(LoglikelihoodEngine & engine, const SuiteModel & model, 
         const size_t last = std::min(unique.size(), first + options.chunk);
         std::vector<size_t> missing;
         for (size_t u = first; u < last; ++u) {
-            if (known.count(unique_hashes[u]) == 0) {
+            if (!known.contains(unique_hashes[u])) {
                 missing.push_back(unique[u]);
             }
         }
@@ -88,6 +89,7 @@ ModelTaskResult run_one(LoglikelihoodEngine & engine, const SuiteModel & model, 
             continue;
         }
         std::vector<TokenizedRequest> batch;
+        batch.reserve(missing.size());
         for (size_t i : missing) {
             batch.push_back(prepared.tokenized[i]);
         }

@@ -19,7 +19,7 @@ std::string row_where(const Table & table, const TableRow & row) {
 std::vector<std::string> required_columns(const TaskSpec & spec) {
     std::vector<std::string> cols;
     auto add = [&](const std::string & c) {
-        if (!c.empty() && std::find(cols.begin(), cols.end(), c) == cols.end() && spec.derive.count(c) == 0) {
+        if (!c.empty() && std::find(cols.begin(), cols.end(), c) == cols.end() && !spec.derive.contains(c)) {
             cols.push_back(c);
         }
     };
@@ -119,7 +119,7 @@ std::vector<TaskItem> build_task_items(const TaskSpec & spec, const Table & tabl
         const size_t label_col = table.column(spec.label_column);
         for (const auto & row : table.rows) {
             const auto & key = row.values[key_col];
-            if (groups.count(key) == 0) {
+            if (!groups.contains(key)) {
                 order.push_back(key);
             }
             auto & g = groups[key];
