@@ -9,6 +9,7 @@
 #include <sqlite3.h>
 
 #include <chrono>
+#include <cmath>
 #include <csignal>
 #include <filesystem>
 #include <fstream>
@@ -160,6 +161,56 @@ TEST(SuiteRun, BaseAndChatModelsMatchAnIndependentRecomputation) {
     export_suite_results(again, dir + "/export");
     for (const char * f : {"samples.jsonl", "summary.json", "summary.csv"}) {
         EXPECT_GT(std::filesystem::file_size(dir + "/export/" + f), 100U) << f;
+    }
+}
+
+TEST(SuiteRun, EveryBuiltinTaskOnBaseAndChatModelsMatchesTheEngine) {
+    const std::string data = std::string(COMPEVAL_SOURCE_DIR) + "/../shared/data";
+    if (!std::filesystem::exists(data + "/plane/ood/OOV_test_1.tsv")) {
+        GTEST_SKIP() << "shared data not found at " << data << " (built-in tasks suite skipped)";
+    }
+    const std::string dir = test::temp_dir("suite-builtin");
+    std::ofstream suite_file(dir + "/suite.yaml");
+    suite_file << "name: builtin\ndata_dir: " << data << "\nmodels:\n"
+               << "  - {name: base, path: " << test::model_path("tiny-f16") << ", variant: base}\n"
+               << "  - {name: chat, path: " << test::model_path("chat-tiny-suite", kChatTemplate)
+               << ", variant: instruct}\ntasks:\n";
+    size_t n_tasks = 0;
+    for (const auto & entry : std::filesystem::directory_iterator(std::string(COMPEVAL_SOURCE_DIR) + "/tasks")) {
+        suite_file << "  - {path: " << entry.path().string() << ", limit: 6}\n";
+        ++n_tasks;
+    }
+    suite_file.close();
+    const SuiteSpec suite = load_suite_spec(dir + "/suite.yaml");
+    ResultsStore store(dir + "/results.sqlite");
+    const auto run = run_suite(suite, store, {});
+    EXPECT_EQ(run.results.size() + run.layers.size(), 2 * n_tasks);
+    for (const auto & mt : run.results) {
+        Model model(mt.model.path);
+        LoglikelihoodEngine reference(model, {});
+        ASSERT_FALSE(mt.result.results.empty()) << mt.spec->name;
+        for (const auto & r : mt.result.results) {
+            const auto & item = mt.result.items[r.item];
+            const bool chat = mt.result.form == "chat";
+            for (size_t c = 0; c < item.choices.size(); ++c) {
+                const std::string choice =
+                    chat ? item.choices[c].substr(item.choices[c].find_first_not_of(' ')) : item.choices[c];
+                const auto alone = reference.loglikelihood({{r.context, choice, chat}});
+                EXPECT_NEAR(alone[0].logprob, r.choices[c].logprob, 1e-2) << mt.spec->name << " " << item.id;
+            }
+        }
+    }
+    for (const auto & ml : run.layers) {
+        Model model(ml.model.path);
+        const auto direct = run_representation_task(model, *ml.spec);
+        ASSERT_EQ(direct.layers.size(), ml.result.layers.size());
+        for (size_t l = 0; l < direct.layers.size(); ++l) {
+            for (const auto & [metric, value] : direct.layers[l].values) {
+                const double got = ml.result.layers[l].values.at(metric);
+                EXPECT_TRUE((std::isnan(value) && std::isnan(got)) || std::abs(value - got) < 1e-9)
+                    << ml.spec->name << " layer " << l << " " << metric;
+            }
+        }
     }
 }
 

@@ -152,6 +152,31 @@ TEST(TaskRunner, InstructModelsAreScoredInsideTheirChatTemplate) {
     EXPECT_THROW(run_task(base_engine, toy.spec, {PromptForm::Chat, 0}), Error);
 }
 
+TEST(TaskRunner, MinimalPairsPreferTheMoreLikelySentence) {
+    const std::string dir = test::temp_dir("minimal-pair");
+    std::ofstream(dir + "/pairs.tsv") << "good\tbad\n"
+                                      << "The red apple is a fruit.\tThe red apple is a vehicle.\n"
+                                      << "A fake gun is not a gun.\tA fake gun not is a gun.\n"
+                                      << "She reads a book.\tShe read a books.\n";
+    std::ofstream(dir + "/task.yaml")
+        << "name: pairs\ndata:\n  format: tsv\n  splits: {all: \"{data_dir}/pairs.tsv\"}\n"
+           "scoring: {mode: minimal_pair, good: good, bad: bad}\n"
+           "metrics: [acc, acc_norm_tok]\n"
+           "prompts:\n  - {name: bare, plain: \"\"}\n  - {name: quoted, plain: \"Sentence:\"}\n";
+    const TaskSpec spec = load_task_spec(dir + "/task.yaml", dir);
+    Model model(test::model_path("tiny-f32"));
+    LoglikelihoodEngine engine(model, {});
+    const auto result = run_task(engine, spec, {PromptForm::Plain, 0});
+    ASSERT_EQ(result.results.size(), 6U);
+    for (const auto & r : result.results) {
+        const auto & item = result.items[r.item];
+        EXPECT_EQ(item.gold, 0);
+        const auto good = engine.loglikelihood({{r.context, item.fields.at("good"), false}});
+        const auto bad = engine.loglikelihood({{r.context, item.fields.at("bad"), false}});
+        EXPECT_EQ(r.pred.at("acc"), good[0].logprob >= bad[0].logprob ? 0 : 1);
+    }
+}
+
 TEST(BuiltinTasks, PlaneOodKeepsClassAndInferenceTypePerItem) {
     const std::string data = shared_data_dir();
     if (!std::filesystem::exists(data + "/plane/ood/OOV_test_1.tsv")) {

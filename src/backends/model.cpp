@@ -51,7 +51,9 @@ Model::Model(const std::string & path, const ModelOptions & options) {
     facts_.n_head = llama_model_n_head(model_);
     facts_.n_vocab = llama_vocab_n_tokens(vocab_);
     facts_.n_ctx_train = llama_model_n_ctx_train(model_);
-    facts_.has_chat_template = llama_model_chat_template(model_, nullptr) != nullptr;
+    const char * tmpl = llama_model_chat_template(model_, nullptr);
+    facts_.has_chat_template = tmpl != nullptr;
+    facts_.chat_template = tmpl != nullptr ? tmpl : "";
     std::vector<char> desc(256);
     llama_model_desc(model_, desc.data(), desc.size());
     facts_.description = desc.data();

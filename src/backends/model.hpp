@@ -27,7 +27,8 @@ struct ModelFacts {
     int n_vocab = 0;
     int n_ctx_train = 0;
     bool has_chat_template = false;
-    std::string description;  // llama.cpp's one-line type/size/quant summary
+    std::string chat_template;  // the GGUF's Jinja template text, if any
+    std::string description;    // llama.cpp's one-line type/size/quant summary
 };
 
 struct ModelOptions {
