@@ -6,7 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake git pkg-config nodejs npm
-          nlohmann-json3-dev libcli11-dev libfmt-dev libssl-dev libyaml-cpp-dev libsqlite3-dev libeigen3-dev
+          nlohmann-json3-dev libcli11-dev libfmt-dev libssl-dev libyaml-cpp-dev libsqlite3-dev libeigen3-dev libboost-dev
           libgtest-dev libgmock-dev)
 missing=()
 for p in "${packages[@]}"; do

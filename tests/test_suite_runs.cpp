@@ -1,5 +1,6 @@
 // Suites and the results store: a real run of base + chat models, a SIGKILL
 // resume test against an uninterrupted run, and malformed suites.
+#include "analysis/run_comparison.hpp"
 #include "runs/suite_runner.hpp"
 #include "runs/suite_spec.hpp"
 #include "test_support.hpp"
@@ -212,6 +213,52 @@ TEST(SuiteRun, EveryBuiltinTaskOnBaseAndChatModelsMatchesTheEngine) {
             }
         }
     }
+}
+
+TEST(SuiteRun, CompareGivesPairedDifferencesBetweenTwoRuns) {
+    const std::string dir = test::temp_dir("suite-compare");
+    const SuiteSpec both = load_suite_spec(write_toy_suite(dir, 60));
+    std::map<std::string, std::map<std::string, bool>> correct;  // run -> item key -> correct
+    for (size_t m = 0; m < 2; ++m) {
+        SuiteSpec one = both;
+        one.models = {both.models[m]};
+        one.models[0].name = "model";  // different files, same name: pair per model
+        ResultsStore store(dir + "/run" + std::to_string(m) + ".sqlite");
+        const auto run = run_suite(one, store, {});
+        export_suite_results(run, dir + "/run" + std::to_string(m));
+        for (const auto & mt : run.results) {
+            for (const auto & r : mt.result.results) {
+                const auto & item = mt.result.items[r.item];
+                correct[std::to_string(m)][mt.spec->name + "|" + item.id + "|" + r.variant] =
+                    r.pred.at("acc") == item.gold;
+            }
+        }
+    }
+    const auto rows = compare_runs(dir + "/run0", dir + "/run1");
+    ASSERT_EQ(rows.size(), 4U);  // 2 tasks x 2 prompt variants
+    size_t n = 0;
+    uint64_t only_a = 0;
+    uint64_t only_b = 0;
+    for (const auto & [key, a] : correct["0"]) {
+        const bool b = correct["1"].at(key);
+        only_a += a && !b ? 1 : 0;
+        only_b += b && !a ? 1 : 0;
+        ++n;
+    }
+    size_t rows_n = 0;
+    uint64_t rows_a = 0;
+    uint64_t rows_b = 0;
+    for (const auto & r : rows) {
+        rows_n += r.n;
+        rows_a += r.only_a;
+        rows_b += r.only_b;
+        EXPECT_DOUBLE_EQ(r.p_mcnemar, mcnemar_exact_p(r.only_a, r.only_b));
+        EXPECT_NEAR(r.difference.estimate, r.acc_a - r.acc_b, 1e-12);
+        EXPECT_GE(r.p_holm, r.p_mcnemar);
+    }
+    EXPECT_EQ(rows_n, n);
+    EXPECT_EQ(rows_a, only_a);
+    EXPECT_EQ(rows_b, only_b);
 }
 
 pid_t start_run(const std::string & suite, const std::string & out) {
