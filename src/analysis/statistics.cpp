@@ -46,7 +46,7 @@ Interval wilson_interval(uint64_t successes, uint64_t n, double level) {
         throw Error("a proportion needs at least one item");
     }
     const double z = normal_quantile(1.0 - (1.0 - level) / 2.0);
-    const double nn = static_cast<double>(n);
+    const auto nn = static_cast<double>(n);
     const double p = static_cast<double>(successes) / nn;
     const double denom = 1.0 + z * z / nn;
     const double centre = (p + z * z / (2.0 * nn)) / denom;
@@ -123,6 +123,7 @@ Slope scaling_slope(const std::vector<double> & x, const std::vector<std::vector
         }
     }
     std::vector<double> acc;
+    acc.reserve(correct.size());
     for (const auto & c : correct) {
         acc.push_back(mean(c));
     }
@@ -159,7 +160,7 @@ double minimum_detectable_effect(uint64_t n, double baseline, double alpha, doub
     }
     const double z = normal_quantile(1.0 - alpha / 2.0) + normal_quantile(power);
     // Never zero at a 0% or 100% baseline: use at least one item's worth of variance.
-    const double nn = static_cast<double>(n);
+    const auto nn = static_cast<double>(n);
     const double p = std::clamp(baseline, 0.5 / nn, 1.0 - 0.5 / nn);
     return z * std::sqrt(2.0 * p * (1.0 - p) / nn);
 }
