@@ -14,14 +14,7 @@
 namespace compeval {
 namespace {
 
-std::string error_of(const std::function<void()> & f) {
-    try {
-        f();
-    } catch (const Error & e) {
-        return e.what();
-    }
-    return "<no error>";
-}
+using test::error_of;
 
 void write(const std::string & path, const std::string & text) {
     std::ofstream(path, std::ios::binary) << text;

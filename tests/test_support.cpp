@@ -1,6 +1,7 @@
 #include "test_support.hpp"
 
 #include "model/random_model.hpp"
+#include "util/error.hpp"
 
 #include <llama.h>
 
@@ -59,6 +60,15 @@ CommandResult run_command(const std::string & command) {
 
 std::string compeval_binary() {
     return COMPEVAL_BINARY;
+}
+
+std::string error_of(const std::function<void()> & f) {
+    try {
+        f();
+    } catch (const Error & e) {
+        return e.what();
+    }
+    return "<no error>";
 }
 
 std::string read_file(const std::string & path) {

@@ -4,6 +4,7 @@
 #include "backends/model.hpp"
 #include "scoring/requests.hpp"
 
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -36,5 +37,8 @@ std::vector<LoglikelihoodResult> reference_loglikelihood(const Model & model,
 std::vector<float> reference_logits(const Model & model, const std::vector<Token> & tokens, size_t pos);
 
 std::string read_file(const std::string & path);
+
+// The message of the compeval::Error that f throws, or "<no error>".
+std::string error_of(const std::function<void()> & f);
 
 }  // namespace compeval::test

@@ -14,14 +14,7 @@
 namespace compeval {
 namespace {
 
-std::string error_of(const std::function<void()> & f) {
-    try {
-        f();
-    } catch (const Error & e) {
-        return e.what();
-    }
-    return "<no error>";
-}
+using test::error_of;
 
 std::string write(const std::string & dir, const std::string & name, const std::string & text) {
     const std::string path = dir + "/" + name;

@@ -34,36 +34,9 @@ void write_item_results(const TaskSpec & spec, const TaskResult & result, const 
         throw Error(path + ": cannot write");
     }
     for (const auto & r : result.results) {
-        const TaskItem & item = result.items[r.item];
-        nlohmann::json kept = nlohmann::json::object();
-        for (const auto & k : spec.keep) {
-            kept[k] = item.fields.at(k);
-        }
-        for (const auto & [name, fn] : spec.derive) {
-            kept[name] = item.fields.at(name);
-        }
-        nlohmann::json choices = nlohmann::json::array();
-        for (size_t c = 0; c < r.choices.size(); ++c) {
-            choices.push_back({{"text", item.choices[c]},
-                               {"logprob", r.choices[c].logprob},
-                               {"n_tokens", r.choices[c].n_tokens},
-                               {"greedy", r.choices[c].greedy},
-                               {"calibration_logprob", r.calibration[c]}});
-        }
-        out << nlohmann::json{{"task", spec.name},
-                              {"split", item.split},
-                              {"id", item.id},
-                              {"line", item.line},
-                              {"variant", r.variant},
-                              {"form", result.form},
-                              {"model_sha256", model.facts().sha256},
-                              {"context", r.context},
-                              {"gold", item.gold},
-                              {"pred", r.pred},
-                              {"fields", kept},
-                              {"choices", choices}}
-                   .dump()
-            << '\n';
+        auto line = sample_json(spec, result, r);
+        line["model_sha256"] = model.facts().sha256;
+        out << line.dump() << '\n';
     }
 }
 

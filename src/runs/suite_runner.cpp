@@ -163,30 +163,10 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
     for (const auto & mt : run.results) {
         const auto & spec = *mt.spec;
         for (const auto & r : mt.result.results) {
-            const TaskItem & item = mt.result.items[r.item];
-            nlohmann::json fields = nlohmann::json::object();
-            for (const auto & k : spec.keep) {
-                fields[k] = item.fields.at(k);
-            }
-            for (const auto & [name, fn] : spec.derive) {
-                fields[name] = item.fields.at(name);
-            }
-            nlohmann::json choices = nlohmann::json::array();
-            for (size_t c = 0; c < r.choices.size(); ++c) {
-                choices.push_back({{"text", item.choices[c]},
-                                   {"logprob", r.choices[c].logprob},
-                                   {"n_tokens", r.choices[c].n_tokens},
-                                   {"greedy", r.choices[c].greedy},
-                                   {"calibration_logprob", r.calibration[c]}});
-            }
-            samples << nlohmann::json{{"model", mt.model.name}, {"model_sha256", mt.facts.sha256},
-                                      {"task", spec.name},      {"split", item.split},
-                                      {"id", item.id},          {"variant", r.variant},
-                                      {"form", mt.result.form}, {"context", r.context},
-                                      {"gold", item.gold},      {"pred", r.pred},
-                                      {"fields", fields},       {"choices", choices}}
-                           .dump()
-                    << '\n';
+            auto line = sample_json(spec, mt.result, r);
+            line["model"] = mt.model.name;
+            line["model_sha256"] = mt.facts.sha256;
+            samples << line.dump() << '\n';
         }
         for (const auto & m : mt.result.metrics) {
             summary.push_back({{"model", mt.model.name},

@@ -89,6 +89,28 @@ std::string where(const TaskSpec & spec, const TaskItem & item) {
 
 }  // namespace
 
+nlohmann::json sample_json(const TaskSpec & spec, const TaskResult & result, const TaskItemResult & r) {
+    const TaskItem & item = result.items[r.item];
+    nlohmann::json kept = nlohmann::json::object();
+    for (const auto & k : spec.keep) {
+        kept[k] = item.fields.at(k);
+    }
+    for (const auto & [name, fn] : spec.derive) {
+        kept[name] = item.fields.at(name);
+    }
+    nlohmann::json choices = nlohmann::json::array();
+    for (size_t c = 0; c < r.choices.size(); ++c) {
+        choices.push_back({{"text", item.choices[c]},
+                           {"logprob", r.choices[c].logprob},
+                           {"n_tokens", r.choices[c].n_tokens},
+                           {"greedy", r.choices[c].greedy},
+                           {"calibration_logprob", r.calibration[c]}});
+    }
+    return {{"task", spec.name},    {"split", item.split}, {"id", item.id},        {"line", item.line},
+            {"variant", r.variant}, {"form", result.form}, {"context", r.context}, {"gold", item.gold},
+            {"pred", r.pred},       {"fields", kept},      {"choices", choices}};
+}
+
 int predict(const std::string & metric, const std::vector<LoglikelihoodResult> & choices,
             const std::vector<double> & calibration, const std::vector<std::string> & choice_texts) {
     auto score = [&](size_t c) {

@@ -5,6 +5,8 @@
 #include "tasks/task_items.hpp"
 #include "tasks/task_spec.hpp"
 
+#include <nlohmann/json.hpp>
+
 #include <map>
 #include <string>
 #include <vector>
@@ -62,6 +64,11 @@ void finish_task(const TaskSpec & spec, PreparedTask & prepared, const std::vect
 
 // prepare_task, score every request with the engine, finish_task.
 TaskResult run_task(LoglikelihoodEngine & engine, const TaskSpec & spec, const TaskRunOptions & options = {});
+
+// One item x variant as a JSON object: task, split, id, line, variant, form,
+// the exact context, gold, predictions per metric, kept fields and every
+// choice's scores. Shared by `compeval eval -o` and suite exports.
+nlohmann::json sample_json(const TaskSpec & spec, const TaskResult & result, const TaskItemResult & r);
 
 // The predicted choice under one metric (first maximum on ties).
 int predict(const std::string & metric, const std::vector<LoglikelihoodResult> & choices,
