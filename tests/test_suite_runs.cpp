@@ -1,6 +1,9 @@
 // Suites and the results store: a real run of base + chat models, a SIGKILL
 // resume test against an uninterrupted run, and malformed suites.
 #include "analysis/run_comparison.hpp"
+#include "analysis/run_report.hpp"
+
+#include <fmt/core.h>
 #include "runs/suite_runner.hpp"
 #include "runs/suite_spec.hpp"
 #include "test_support.hpp"
@@ -339,6 +342,65 @@ TEST(SuiteSpecErrors, RejectedBeforeScoringWithFileAndLine) {
               dir + "/bad.yaml:5: duplicate task 'toy'");
     EXPECT_EQ(error_of(head + "  - {name: a, path: " + model + "}\ntasks: [missing.yaml]\n"),
               dir + "/missing.yaml: cannot open task file");
+}
+
+}  // namespace
+}  // namespace compeval
+
+namespace compeval {
+namespace {
+
+TEST(Report, FindingsMatchHandComputationsFromTheSamples) {
+    const std::string dir = test::temp_dir("report");
+    write_toy_suite(dir, 40);
+    std::ofstream(dir + "/suite3.yaml") << "name: three\ndata_dir: .\nmodels:\n"
+                                        << "  - {name: tiny, path: " << test::model_path("tiny-f32")
+                                        << ", family: r, size: 4M, variant: base}\n"
+                                        << "  - {name: small, path: " << test::model_path("small-f32")
+                                        << ", family: r, size: 20M, variant: base}\n"
+                                        << "  - {name: tiny-chat, path: "
+                                        << test::model_path("chat-tiny-suite", kChatTemplate)
+                                        << ", family: r, size: 4M, variant: instruct}\n"
+                                        << "tasks: [toy.yaml]\n";
+    const SuiteSpec suite = load_suite_spec(dir + "/suite3.yaml");
+    ResultsStore store(dir + "/r.sqlite");
+    const auto run = run_suite(suite, store, {});
+    export_suite_results(run, dir + "/run");
+    const auto report = build_report(dir + "/run");
+    // Per-item correctness averaged over the two prompts, by hand.
+    std::map<std::string, std::map<std::string, double>> item;  // model -> item id -> mean correct
+    for (const auto & mt : run.results) {
+        for (const auto & r : mt.result.results) {
+            const auto & it = mt.result.items[r.item];
+            item[mt.model.name][it.id] += (r.pred.at("acc") == it.gold ? 1.0 : 0.0) / 2.0;
+        }
+    }
+    auto mean = [](const std::map<std::string, double> & m) {
+        double s = 0;
+        for (const auto & [k, v] : m) {
+            s += v;
+        }
+        return s / static_cast<double>(m.size());
+    };
+    const auto & findings = report.data["findings"];
+    ASSERT_EQ(findings.size(), 2U);
+    for (const auto & f : findings) {
+        if (f["comparison"] == "instruction tuning") {
+            EXPECT_EQ(f["a"], "tiny-chat");
+            EXPECT_NEAR(f["effect"].get<double>(), mean(item["tiny-chat"]) - mean(item["tiny"]), 1e-12);
+        } else {
+            EXPECT_EQ(f["a"], "small");
+            const double x0 = std::log10(static_cast<double>(run.results[0].facts.n_params));
+            const double x1 = std::log10(static_cast<double>(run.results[1].facts.n_params));
+            EXPECT_NEAR(f["effect"].get<double>(), (mean(item["small"]) - mean(item["tiny"])) / (x1 - x0), 1e-9);
+        }
+        EXPECT_LE(f["low"].get<double>(), f["effect"].get<double>());
+        EXPECT_GE(f["high"].get<double>(), f["effect"].get<double>());
+        EXPECT_FALSE(f["verdict"].get<std::string>().empty());
+    }
+    // The Markdown shows the JSON's numbers.
+    const std::string md = report_markdown(report);
+    EXPECT_NE(md.find(fmt::format("{:+.3f}", findings[0]["effect"].get<double>())), std::string::npos);
 }
 
 }  // namespace

@@ -148,6 +148,9 @@ Slope scaling_slope(const std::vector<double> & x, const std::vector<std::vector
         }
         d = least_squares_slope(x, resampled);
     }
+    const auto below = std::count_if(draws.begin(), draws.end(), [](double d) { return d <= 0.0; });
+    const auto above = std::count_if(draws.begin(), draws.end(), [](double d) { return d >= 0.0; });
+    out.p_value = std::min(1.0, 2.0 * static_cast<double>(std::min(below, above)) / static_cast<double>(iterations));
     const auto interval = percentile_interval(std::move(draws), out.slope, iterations, seed, level);
     out.low = interval.low;
     out.high = interval.high;

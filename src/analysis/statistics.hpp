@@ -38,6 +38,7 @@ struct Slope {
     double low = 0.0;
     double high = 0.0;
     int iterations = 0;
+    double p_value = 1.0;  // two-sided bootstrap p for a slope of zero
 };
 
 // Least-squares slope of y on x.

@@ -10,6 +10,7 @@ void add_eval_command(CLI::App & app);
 void add_run_command(CLI::App & app);
 void add_domain_command(CLI::App & app);
 void add_compare_command(CLI::App & app);
+void add_report_command(CLI::App & app);
 void add_make_model_command(CLI::App & app);
 void add_make_items_command(CLI::App & app);
 void add_info_command(CLI::App & app);

@@ -1,0 +1,395 @@
+#include "analysis/run_report.hpp"
+
+#include "util/error.hpp"
+
+#include <fmt/core.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <random>
+#include <set>
+
+namespace compeval {
+namespace {
+
+struct ModelInfo {
+    std::string family;
+    std::string size;
+    std::string variant;
+    double n_params = 0;
+};
+
+// One sample line: a model's answer to one item under one prompt variant.
+struct Sample {
+    std::string model;
+    std::string task;
+    std::string split;
+    std::string id;
+    std::string variant;
+    bool correct = false;
+    std::string gold_text;
+    std::string pred_text;
+    std::map<std::string, std::string> fields;
+};
+
+std::string trim_space(const std::string & s) {
+    const auto b = s.find_first_not_of(' ');
+    return b == std::string::npos ? s : s.substr(b);
+}
+
+std::vector<Sample> read_samples(const std::string & run_dir, const std::string & metric) {
+    const std::string path = run_dir + "/samples.jsonl";
+    std::ifstream in(path);
+    if (!in) {
+        throw Error(path + ": cannot open (is " + run_dir + " a compeval run directory?)");
+    }
+    std::vector<Sample> out;
+    std::string text;
+    size_t line = 0;
+    while (std::getline(in, text)) {
+        ++line;
+        nlohmann::json j;
+        try {
+            j = nlohmann::json::parse(text);
+        } catch (const nlohmann::json::parse_error &) {
+            throw Error(path + ":" + std::to_string(line) + ": invalid JSON");
+        }
+        if (!j.contains("pred") || !j["pred"].contains(metric)) {
+            throw Error(path + ":" + std::to_string(line) + ": no prediction for metric '" + metric + "'");
+        }
+        Sample s;
+        s.model = j.value("model", "");
+        s.task = j.value("task", "");
+        s.split = j.value("split", "");
+        s.id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
+        s.variant = j.value("variant", "");
+        const int gold = j["gold"].get<int>();
+        const int pred = j["pred"][metric].get<int>();
+        s.correct = gold == pred;
+        s.gold_text = trim_space(j["choices"][static_cast<size_t>(gold)]["text"].get<std::string>());
+        s.pred_text = trim_space(j["choices"][static_cast<size_t>(pred)]["text"].get<std::string>());
+        for (const auto & [k, v] : j["fields"].items()) {
+            s.fields[k] = v.get<std::string>();
+        }
+        out.push_back(std::move(s));
+    }
+    return out;
+}
+
+std::map<std::string, ModelInfo> read_models(const std::string & run_dir) {
+    const std::string path = run_dir + "/summary.json";
+    std::ifstream in(path);
+    if (!in) {
+        throw Error(path + ": cannot open");
+    }
+    nlohmann::json summary;
+    try {
+        in >> summary;
+    } catch (const nlohmann::json::exception &) {
+        throw Error(path + ": invalid JSON");
+    }
+    std::map<std::string, ModelInfo> models;
+    for (const auto & row : summary) {
+        models[row.value("model", "")] = {row.value("family", ""), row.value("size", ""), row.value("variant", ""),
+                                          row.value("n_params", 0.0)};
+    }
+    return models;
+}
+
+nlohmann::json interval_json(const Interval & i) {
+    return {{"estimate", i.estimate}, {"low", i.low}, {"high", i.high}};
+}
+
+// Per-item correctness averaged over prompt variants (the paper averages over prompts).
+std::map<std::string, double> item_scores(const std::vector<const Sample *> & samples) {
+    std::map<std::string, std::pair<double, int>> sums;
+    for (const auto * s : samples) {
+        auto & [sum, count] = sums[s->split + "\x1f" + s->id];
+        sum += s->correct ? 1.0 : 0.0;
+        ++count;
+    }
+    std::map<std::string, double> out;
+    for (const auto & [k, v] : sums) {
+        out[k] = v.first / v.second;
+    }
+    return out;
+}
+
+// Two-sided paired-bootstrap p-value for a mean difference of zero.
+double bootstrap_p(const std::vector<double> & diff, int iterations, uint64_t seed) {
+    std::mt19937_64 rng(seed);
+    std::uniform_int_distribution<size_t> pick(0, diff.size() - 1);
+    int at_or_below = 0;
+    int at_or_above = 0;
+    for (int it = 0; it < iterations; ++it) {
+        double sum = 0.0;
+        for (size_t i = 0; i < diff.size(); ++i) {
+            sum += diff[pick(rng)];
+        }
+        at_or_below += sum <= 0.0 ? 1 : 0;
+        at_or_above += sum >= 0.0 ? 1 : 0;
+    }
+    return std::min(1.0, 2.0 * std::min(at_or_below, at_or_above) / static_cast<double>(iterations));
+}
+
+std::string verdict(const std::string & what, double effect, double low, double high, double p, size_t n, double mde,
+                    const char * unit) {
+    if (p < 0.05 && (low > 0.0 || high < 0.0)) {
+        return fmt::format("{} {}: {:+.3f}{} [{:+.3f}, {:+.3f}]", what, effect > 0 ? "helps" : "hurts", effect, unit,
+                           low, high);
+    }
+    return fmt::format("no detectable effect of {} at n={}: {:+.3f}{} [{:+.3f}, {:+.3f}], MDE {:.3f}", what, n, effect,
+                       unit, low, high, mde);
+}
+
+}  // namespace
+
+RunReport build_report(const std::string & run_dir, const ReportOptions & options) {
+    const auto samples = read_samples(run_dir, options.metric);
+    const auto models = read_models(run_dir);
+    RunReport report;
+    auto & data = report.data;
+    data["run"] = run_dir;
+    data["metric"] = options.metric;
+    data["bootstrap"] = {{"iterations", options.iterations}, {"seed", options.seed}, {"level", 0.95}};
+
+    // Group samples by model x task.
+    std::map<std::pair<std::string, std::string>, std::vector<const Sample *>> by_model_task;
+    for (const auto & s : samples) {
+        by_model_task[{s.model, s.task}].push_back(&s);
+    }
+    for (const auto & [key, group] : by_model_task) {
+        const auto & [model, task] = key;
+        // Accuracy per split x prompt variant, Wilson intervals.
+        std::map<std::pair<std::string, std::string>, std::pair<uint64_t, uint64_t>> counts;
+        std::map<std::string, std::map<std::string, std::pair<uint64_t, uint64_t>>>
+            classes;                                                       // field -> value -> (k, n)
+        std::map<std::string, std::map<std::string, uint64_t>> confusion;  // gold -> pred -> count
+        double rework = 0.0;
+        for (const auto * s : group) {
+            auto & c = counts[{s->split, s->variant}];
+            c.first += s->correct ? 1 : 0;
+            ++c.second;
+            for (const auto & [field, value] : s->fields) {
+                auto & cc = classes[field][value];
+                cc.first += s->correct ? 1 : 0;
+                ++cc.second;
+            }
+            ++confusion[s->gold_text][s->pred_text];
+            if (!s->correct) {
+                const auto cost = options.error_costs.find(s->gold_text + "->" + s->pred_text);
+                rework += cost == options.error_costs.end() ? 1.0 : cost->second;
+            }
+        }
+        nlohmann::json entry = {{"model", model}, {"task", task}};
+        if (models.contains(model)) {
+            const auto & m = models.at(model);
+            entry["family"] = m.family;
+            entry["size"] = m.size;
+            entry["variant"] = m.variant;
+            entry["n_params"] = m.n_params;
+        }
+        for (const auto & [sv, kn] : counts) {
+            entry["accuracy"].push_back({{"split", sv.first},
+                                         {"prompt", sv.second},
+                                         {"n", kn.second},
+                                         {"wilson", interval_json(wilson_interval(kn.first, kn.second))}});
+        }
+        // Per split, averaged over prompts, with an item bootstrap.
+        std::map<std::string, std::vector<double>> split_items;
+        for (const auto & [k, v] : item_scores(group)) {
+            split_items[k.substr(0, k.find('\x1f'))].push_back(v);
+        }
+        for (const auto & [split, values] : split_items) {
+            entry["accuracy_mean_over_prompts"].push_back(
+                {{"split", split},
+                 {"n", values.size()},
+                 {"bootstrap", interval_json(bootstrap_mean(values, options.iterations, options.seed))}});
+        }
+        if (split_items.contains("seen") && split_items.contains("unseen")) {
+            const auto seen = bootstrap_mean(split_items["seen"], options.iterations, options.seed);
+            const auto unseen = bootstrap_mean(split_items["unseen"], options.iterations, options.seed + 1);
+            // Independent item sets: the gap's interval combines the two bootstrap spreads.
+            const double half = std::hypot((seen.high - seen.low) / 2.0, (unseen.high - unseen.low) / 2.0);
+            const double gap = seen.estimate - unseen.estimate;
+            entry["seen_unseen_gap"] = {{"seen", seen.estimate},
+                                        {"unseen", unseen.estimate},
+                                        {"gap", gap},
+                                        {"low", gap - half},
+                                        {"high", gap + half}};
+        }
+        for (const auto & [field, values] : classes) {
+            if (values.size() > 20) {
+                continue;  // an identifier, not a class
+            }
+            for (const auto & [value, kn] : values) {
+                entry["by_class"].push_back({{"field", field},
+                                             {"value", value},
+                                             {"n", kn.second},
+                                             {"wilson", interval_json(wilson_interval(kn.first, kn.second))}});
+            }
+        }
+        entry["confusion"] = confusion;
+        entry["rework_per_item"] = rework / static_cast<double>(group.size());
+        data["tasks"].push_back(std::move(entry));
+    }
+
+    // Findings: per family and task, instruction tuning (base vs instruct of
+    // the same size) and scale (base models of different sizes).
+    std::set<std::string> tasks;
+    for (const auto & s : samples) {
+        tasks.insert(s.task);
+    }
+    std::vector<nlohmann::json> findings;
+    std::vector<double> p_values;
+    std::map<std::string, std::vector<std::string>> families;
+    for (const auto & [name, m] : models) {
+        families[m.family].push_back(name);
+    }
+    for (const auto & task : tasks) {
+        for (const auto & [family, names] : families) {
+            std::vector<std::string> bases;
+            for (const auto & base : names) {
+                if (models.at(base).variant != "base" || !by_model_task.contains({base, task})) {
+                    continue;
+                }
+                bases.push_back(base);
+                const auto base_items = item_scores(by_model_task.at({base, task}));
+                for (const auto & other : names) {
+                    const auto & mo = models.at(other);
+                    if (mo.variant != "instruct" || mo.size != models.at(base).size ||
+                        !by_model_task.contains({other, task})) {
+                        continue;
+                    }
+                    const auto it_items = item_scores(by_model_task.at({other, task}));
+                    std::vector<double> a;
+                    std::vector<double> b;
+                    for (const auto & [k, v] : base_items) {
+                        if (it_items.contains(k)) {
+                            a.push_back(it_items.at(k));
+                            b.push_back(v);
+                        }
+                    }
+                    if (a.empty()) {
+                        continue;
+                    }
+                    const auto d = paired_bootstrap_difference(a, b, options.iterations, options.seed);
+                    std::vector<double> diff(a.size());
+                    for (size_t i = 0; i < a.size(); ++i) {
+                        diff[i] = a[i] - b[i];
+                    }
+                    const double mean_b = std::accumulate(b.begin(), b.end(), 0.0) / static_cast<double>(b.size());
+                    findings.push_back({{"family", family},
+                                        {"task", task},
+                                        {"comparison", "instruction tuning"},
+                                        {"a", other},
+                                        {"b", base},
+                                        {"n", a.size()},
+                                        {"effect", d.estimate},
+                                        {"low", d.low},
+                                        {"high", d.high},
+                                        {"p", bootstrap_p(diff, options.iterations, options.seed)},
+                                        {"mde", minimum_detectable_effect(a.size(), mean_b)}});
+                    p_values.push_back(findings.back()["p"].get<double>());
+                }
+            }
+            // Smallest first, so the finding reads "largest vs smallest".
+            std::sort(bases.begin(), bases.end(),
+                      [&](const auto & l, const auto & r) { return models.at(l).n_params < models.at(r).n_params; });
+            std::set<double> sizes;
+            for (const auto & b : bases) {
+                sizes.insert(models.at(b).n_params);
+            }
+            if (sizes.size() >= 2) {
+                // Items every base model answered.
+                std::vector<std::map<std::string, double>> per_model;
+                for (const auto & b : bases) {
+                    per_model.push_back(item_scores(by_model_task.at({b, task})));
+                }
+                std::vector<std::vector<double>> correct(bases.size());
+                std::vector<double> x;
+                for (const auto & b : bases) {
+                    x.push_back(std::log10(models.at(b).n_params));
+                }
+                for (const auto & [k, v] : per_model.front()) {
+                    if (std::all_of(per_model.begin(), per_model.end(),
+                                    [&](const auto & m) { return m.contains(k); })) {
+                        for (size_t m = 0; m < bases.size(); ++m) {
+                            correct[m].push_back(per_model[m].at(k));
+                        }
+                    }
+                }
+                if (!correct.front().empty()) {
+                    const auto s = scaling_slope(x, correct, options.iterations, options.seed);
+                    const double p = s.p_value;
+                    findings.push_back({{"family", family},
+                                        {"task", task},
+                                        {"comparison", "scale"},
+                                        {"a", bases.back()},
+                                        {"b", bases.front()},
+                                        {"n", correct.front().size()},
+                                        {"effect", s.slope},
+                                        {"low", s.low},
+                                        {"high", s.high},
+                                        {"p", p},
+                                        {"mde", minimum_detectable_effect(correct.front().size(), 0.5)}});
+                    p_values.push_back(p);
+                }
+            }
+        }
+    }
+    const auto holm = holm_adjust(p_values);
+    for (size_t i = 0; i < findings.size(); ++i) {
+        auto & f = findings[i];
+        f["p_holm"] = holm[i];
+        const bool scale = f["comparison"] == "scale";
+        f["verdict"] = verdict(scale ? "scale" : "instruction tuning", f["effect"], f["low"], f["high"], f["p_holm"],
+                               f["n"], f["mde"], scale ? " per 10x params" : "");
+        data["findings"].push_back(f);
+    }
+    if (!data.contains("findings")) {
+        data["findings"] = nlohmann::json::array();
+    }
+    return report;
+}
+
+std::string report_markdown(const RunReport & report) {
+    const auto & d = report.data;
+    std::string md = fmt::format(
+        "# compeval report: {}\n\nMetric `{}`; intervals are 95% (Wilson for proportions, "
+        "percentile bootstrap with {} iterations, seed {}).\n\n",
+        d["run"].get<std::string>(), d["metric"].get<std::string>(), d["bootstrap"]["iterations"].get<int>(),
+        d["bootstrap"]["seed"].get<uint64_t>());
+    md +=
+        "## Findings\n\n| family | task | comparison | A vs B | n | effect [95% CI] | p (Holm) | verdict |\n"
+        "|---|---|---|---|---|---|---|---|\n";
+    for (const auto & f : d["findings"]) {
+        md += fmt::format("| {} | {} | {} | {} vs {} | {} | {:+.3f} [{:+.3f}, {:+.3f}] | {:.3f} | {} |\n",
+                          f["family"].get<std::string>(), f["task"].get<std::string>(),
+                          f["comparison"].get<std::string>(), f["a"].get<std::string>(), f["b"].get<std::string>(),
+                          f["n"].get<size_t>(), f["effect"].get<double>(), f["low"].get<double>(),
+                          f["high"].get<double>(), f["p_holm"].get<double>(), f["verdict"].get<std::string>());
+    }
+    md +=
+        "\n## Accuracy (mean over prompts)\n\n| model | task | split | n | accuracy [95% CI] | rework/item |\n"
+        "|---|---|---|---|---|---|\n";
+    for (const auto & t : d["tasks"]) {
+        for (const auto & a : t["accuracy_mean_over_prompts"]) {
+            md +=
+                fmt::format("| {} | {} | {} | {} | {:.3f} [{:.3f}, {:.3f}] | {:.3f} |\n", t["model"].get<std::string>(),
+                            t["task"].get<std::string>(), a["split"].get<std::string>(), a["n"].get<size_t>(),
+                            a["bootstrap"]["estimate"].get<double>(), a["bootstrap"]["low"].get<double>(),
+                            a["bootstrap"]["high"].get<double>(), t["rework_per_item"].get<double>());
+        }
+        if (t.contains("seen_unseen_gap")) {
+            const auto & g = t["seen_unseen_gap"];
+            md += fmt::format("| {} | {} | seen - unseen gap | | {:+.3f} [{:+.3f}, {:+.3f}] | |\n",
+                              t["model"].get<std::string>(), t["task"].get<std::string>(), g["gap"].get<double>(),
+                              g["low"].get<double>(), g["high"].get<double>());
+        }
+    }
+    return md;
+}
+
+}  // namespace compeval

@@ -1,0 +1,34 @@
+#pragma once
+// Turns a run directory (samples.jsonl + summary.json from `compeval run`)
+// into the study's answers: accuracy with intervals, per-class breakdowns,
+// confusion tables, seen/unseen gaps, a cost-weighted error figure, and the
+// findings table (instruction-tuning and scale effects per family and task).
+// Everything is recomputed from the stored samples; nothing is re-scored.
+#include "analysis/statistics.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include <map>
+#include <string>
+#include <vector>
+
+namespace compeval {
+
+struct ReportOptions {
+    std::string metric = "acc";
+    int iterations = 2000;
+    uint64_t seed = 1;
+    // Cost of an error "GOLD->PRED" (choice texts without the leading space,
+    // e.g. "fine->defect"); an error kind not listed costs 1.
+    std::map<std::string, double> error_costs;
+};
+
+struct RunReport {
+    nlohmann::json data;  // every number in the report, grouped by section
+};
+
+RunReport build_report(const std::string & run_dir, const ReportOptions & options = {});
+
+std::string report_markdown(const RunReport & report);
+
+}  // namespace compeval
