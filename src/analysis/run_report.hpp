@@ -23,6 +23,7 @@ struct ReportOptions {
     std::map<std::string, double> error_costs;
 };
 
+// NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json members may throw on copy; callers expect that.
 struct RunReport {
     nlohmann::json data;  // every number in the report, grouped by section
 };
