@@ -42,7 +42,7 @@ Model::Model(const std::string & path, const ModelOptions & options) {
 
     facts_.path = path;
     facts_.file_bytes = std::filesystem::file_size(path);
-    facts_.sha256 = options.verify_sha256 ? sha256_file(path) : "";
+    facts_.sha256 = sha256_file(path);
     facts_.architecture = meta_string(model_, "general.architecture");
     facts_.name = meta_string(model_, "general.name");
     facts_.n_params = llama_model_n_params(model_);
@@ -79,20 +79,6 @@ std::vector<Token> Model::tokenize(const std::string & text, bool add_special, b
     }
     tokens.resize(static_cast<size_t>(n));
     return tokens;
-}
-
-std::string Model::token_text(Token token) const {
-    std::vector<char> buffer(64);
-    int32_t n = llama_token_to_piece(vocab_, token, buffer.data(), static_cast<int32_t>(buffer.size()), 0, true);
-    if (n < 0) {
-        buffer.resize(static_cast<size_t>(-n));
-        n = llama_token_to_piece(vocab_, token, buffer.data(), static_cast<int32_t>(buffer.size()), 0, true);
-    }
-    return {buffer.data(), static_cast<size_t>(std::max(n, 0))};
-}
-
-bool Model::adds_bos() const {
-    return llama_vocab_get_add_bos(vocab_);
 }
 
 Token Model::bos() const {

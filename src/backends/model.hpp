@@ -33,7 +33,6 @@ struct ModelFacts {
 
 struct ModelOptions {
     int n_gpu_layers = 999;  // layers to offload when built with a GPU backend (no effect on CPU builds)
-    bool verify_sha256 = true;
 };
 
 class Model {
@@ -48,13 +47,10 @@ class Model {
 
     const ModelFacts & facts() const { return facts_; }
     llama_model * raw() const { return model_; }
-    const llama_vocab * vocab() const { return vocab_; }
 
     // Tokenizes text. add_special adds BOS/EOS as the model's metadata says;
     // parse_special turns control-token text (e.g. "<|im_start|>") into tokens.
     std::vector<Token> tokenize(const std::string & text, bool add_special, bool parse_special = false) const;
-    std::string token_text(Token token) const;
-    bool adds_bos() const;
     Token bos() const;
     Token eos() const;
 
