@@ -1,10 +1,9 @@
 #include "analysis/run_comparison.hpp"
 
+#include "analysis/run_samples.hpp"
+
 #include "util/error.hpp"
 
-#include <nlohmann/json.hpp>
-
-#include <fstream>
 #include <map>
 #include <set>
 
@@ -17,34 +16,14 @@ struct Sample {
     bool correct = false;
 };
 
+// Keyed by model, task, split, item and prompt variant.
 std::map<std::string, Sample> read_samples(const std::string & run, const std::string & metric) {
-    const std::string path = run + "/samples.jsonl";
-    std::ifstream in(path);
-    if (!in) {
-        throw Error(path + ": cannot open (is " + run + " a compeval run directory?)");
-    }
     std::map<std::string, Sample> out;
-    std::string text;
-    size_t line = 0;
-    while (std::getline(in, text)) {
-        ++line;
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(text);
-        } catch (const nlohmann::json::parse_error &) {
-            throw Error(path + ":" + std::to_string(line) + ": invalid JSON");
-        }
-        if (!j.contains("pred") || !j["pred"].contains(metric)) {
-            throw Error(path + ":" + std::to_string(line) + ": no prediction for metric '" + metric + "'");
-        }
-        Sample s;
-        s.model = j.value("model", "");
+    for (const auto & r : read_run_samples(run, metric)) {
         // One group per prompt variant: the same item under two prompts is not
         // an independent pair, so variants are compared separately.
-        s.group = j.value("task", "") + " / " + j.value("split", "") + " / " + j.value("variant", "");
-        s.correct = j["pred"][metric].get<int>() == j["gold"].get<int>();
-        const std::string key = s.model + "\x1f" + s.group + "\x1f" + j["id"].dump() + "\x1f" + j.value("variant", "");
-        out[key] = s;
+        Sample s{r.model, r.task + " / " + r.split + " / " + r.variant, r.correct};
+        out[r.model + "\x1f" + s.group + "\x1f" + r.id] = s;
     }
     return out;
 }

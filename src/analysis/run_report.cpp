@@ -1,5 +1,7 @@
 #include "analysis/run_report.hpp"
 
+#include "analysis/run_samples.hpp"
+
 #include "util/error.hpp"
 
 #include <fmt/core.h>
@@ -20,62 +22,7 @@ struct ModelInfo {
     double n_params = 0;
 };
 
-// One sample line: a model's answer to one item under one prompt variant.
-struct Sample {
-    std::string model;
-    std::string task;
-    std::string split;
-    std::string id;
-    std::string variant;
-    bool correct = false;
-    std::string gold_text;
-    std::string pred_text;
-    std::map<std::string, std::string> fields;
-};
-
-std::string trim_space(const std::string & s) {
-    const auto b = s.find_first_not_of(' ');
-    return b == std::string::npos ? s : s.substr(b);
-}
-
-std::vector<Sample> read_samples(const std::string & run_dir, const std::string & metric) {
-    const std::string path = run_dir + "/samples.jsonl";
-    std::ifstream in(path);
-    if (!in) {
-        throw Error(path + ": cannot open (is " + run_dir + " a compeval run directory?)");
-    }
-    std::vector<Sample> out;
-    std::string text;
-    size_t line = 0;
-    while (std::getline(in, text)) {
-        ++line;
-        nlohmann::json j;
-        try {
-            j = nlohmann::json::parse(text);
-        } catch (const nlohmann::json::parse_error &) {
-            throw Error(path + ":" + std::to_string(line) + ": invalid JSON");
-        }
-        if (!j.contains("pred") || !j["pred"].contains(metric)) {
-            throw Error(path + ":" + std::to_string(line) + ": no prediction for metric '" + metric + "'");
-        }
-        Sample s;
-        s.model = j.value("model", "");
-        s.task = j.value("task", "");
-        s.split = j.value("split", "");
-        s.id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
-        s.variant = j.value("variant", "");
-        const int gold = j["gold"].get<int>();
-        const int pred = j["pred"][metric].get<int>();
-        s.correct = gold == pred;
-        s.gold_text = trim_space(j["choices"][static_cast<size_t>(gold)]["text"].get<std::string>());
-        s.pred_text = trim_space(j["choices"][static_cast<size_t>(pred)]["text"].get<std::string>());
-        for (const auto & [k, v] : j["fields"].items()) {
-            s.fields[k] = v.get<std::string>();
-        }
-        out.push_back(std::move(s));
-    }
-    return out;
-}
+using Sample = RunSample;
 
 std::map<std::string, ModelInfo> read_models(const std::string & run_dir) {
     const std::string path = run_dir + "/summary.json";
@@ -146,7 +93,7 @@ std::string verdict(const std::string & what, double effect, double low, double 
 }  // namespace
 
 RunReport build_report(const std::string & run_dir, const ReportOptions & options) {
-    const auto samples = read_samples(run_dir, options.metric);
+    const auto samples = read_run_samples(run_dir, options.metric);
     const auto models = read_models(run_dir);
     RunReport report;
     auto & data = report.data;
