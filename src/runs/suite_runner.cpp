@@ -23,6 +23,13 @@ std::string csv_field(const std::string & v) {
     return out + "\"";
 }
 
+// The columns every summary row starts with: which model, which task.
+nlohmann::json summary_row(const SuiteModel & m, const ModelFacts & f, const std::string & task,
+                           const std::string & category) {
+    return {{"model", m.name},          {"family", m.family},     {"size", m.size}, {"variant", m.variant},
+            {"model_sha256", f.sha256}, {"n_params", f.n_params}, {"task", task},   {"category", category}};
+}
+
 std::string file_text(const std::string & path) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream s;
@@ -169,19 +176,13 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
             samples << line.dump() << '\n';
         }
         for (const auto & m : mt.result.metrics) {
-            summary.push_back({{"model", mt.model.name},
-                               {"family", mt.model.family},
-                               {"size", mt.model.size},
-                               {"variant", mt.model.variant},
-                               {"model_sha256", mt.facts.sha256},
-                               {"n_params", mt.facts.n_params},
-                               {"task", spec.name},
-                               {"category", spec.category},
-                               {"form", mt.result.form},
-                               {"split", m.split},
-                               {"prompt", m.variant},
-                               {"n", m.n},
-                               {"metrics", m.values}});
+            auto row = summary_row(mt.model, mt.facts, spec.name, spec.category);
+            row.update({{"form", mt.result.form},
+                        {"split", m.split},
+                        {"prompt", m.variant},
+                        {"n", m.n},
+                        {"metrics", m.values}});
+            summary.push_back(std::move(row));
             for (const auto & [metric, value] : m.values) {
                 for (const auto & field : {mt.model.name, mt.model.family, mt.model.size, mt.model.variant,
                                            mt.facts.sha256, spec.name, mt.result.form, m.split, m.variant}) {
@@ -195,17 +196,9 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
     layers_csv << "model,family,size,variant,model_sha256,task,layer,n,metric,value\n";
     for (const auto & ml : run.layers) {
         for (const auto & m : ml.result.layers) {
-            summary.push_back({{"model", ml.model.name},
-                               {"family", ml.model.family},
-                               {"size", ml.model.size},
-                               {"variant", ml.model.variant},
-                               {"model_sha256", ml.facts.sha256},
-                               {"n_params", ml.facts.n_params},
-                               {"task", ml.spec->name},
-                               {"category", ml.spec->category},
-                               {"layer", m.layer},
-                               {"n", m.n},
-                               {"metrics", m.values}});
+            auto row = summary_row(ml.model, ml.facts, ml.spec->name, ml.spec->category);
+            row.update({{"layer", m.layer}, {"n", m.n}, {"metrics", m.values}});
+            summary.push_back(std::move(row));
             for (const auto & [metric, value] : m.values) {
                 for (const auto & field : {ml.model.name, ml.model.family, ml.model.size, ml.model.variant,
                                            ml.facts.sha256, ml.spec->name}) {
