@@ -344,6 +344,18 @@ TEST(SuiteSpecErrors, RejectedBeforeScoringWithFileAndLine) {
               dir + "/missing.yaml: cannot open task file");
 }
 
+TEST(SuiteSpec, ATaskEntryMayNameItsOwnDataDir) {
+    const std::string dir = test::temp_dir("suite-task-data-dir");
+    write_toy_suite(dir, 10);
+    std::ofstream(dir + "/own.yaml") << "name: own\ndata_dir: .\nmodels:\n  - {name: a, path: "
+                                     << test::model_path("tiny-f32") << "}\ntasks:\n"
+                                     << "  - toy.yaml\n  - {path: toy-mc.yaml, data_dir: elsewhere}\n";
+    const SuiteSpec suite = load_suite_spec(dir + "/own.yaml");
+    ASSERT_EQ(suite.tasks.size(), 2U);
+    EXPECT_EQ(suite.tasks[0].spec.splits[0].second, dir + "/toy.tsv");
+    EXPECT_EQ(suite.tasks[1].spec.splits[0].second, dir + "/elsewhere/toy.tsv");
+}
+
 }  // namespace
 }  // namespace compeval
 

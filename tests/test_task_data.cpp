@@ -124,6 +124,13 @@ TEST(TaskSpec, MalformedTaskFilesNameFileLineAndField) {
         {good + "  - name: q\n    plain: \"x\"\n", "t.yaml:15: duplicate prompt name 'q'"},
         {replaced("format: tsv", "format: xlsx"), "t.yaml:3: unknown data format 'xlsx'"},
         {replaced("splits:", "splits: [oops"), "invalid YAML"},
+        {replaced("scoring:", "  derive: {label: {from: score, bins: {\"1\": \"above 3\"}}}\nscoring:"),
+         "t.yaml:6: field 'data.derive.label.bins': condition 'above 3' for '1' must be"},
+        {replaced("scoring:",
+                  "  derive: {label: {from: score, bins: {\"1\": \">= 3\"}, split_bins: {dev: "
+                  "{\"0\": \"< 3\"}}}}\nscoring:"),
+         "t.yaml:6: split_bins names 'dev', which is not a data split"},
+        {replaced("scoring:", "  derive: {label: sentiment}\nscoring:"), "t.yaml:6: unknown derivation 'sentiment'"},
     };
     for (const auto & [text, expected] : cases) {
         const auto path = write(dir, "t.yaml", text);

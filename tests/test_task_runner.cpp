@@ -238,5 +238,58 @@ TEST(BuiltinTasks, RnpcRankingPairsAnEntailedWithANonEntailedHypothesis) {
     EXPECT_NEAR(static_cast<double>(gold_first) / static_cast<double>(items.size()), 0.5, 0.01);
 }
 
+// AddOne-RTE is not shipped, so this writes a few rows of its layout (7
+// tab-separated columns, no header, the phrase marked <b><u>...</u></b>).
+TEST(BuiltinTasks, AddOneRteReadsTheSevenColumnFormat) {
+    const auto dir = test::temp_dir("addone");
+    std::filesystem::create_directories(dir + "/addone-entailment/splits");
+    const std::string path = dir + "/addone-entailment/splits/data.test";
+    std::ofstream(path) << "4.6\tentailed\ts1\tnew\trecord\tThe runner set a <b><u>record</u></b>.\t"
+                           "The runner set a <b><u>new record</u></b>.\n"
+                        << "1.4\tnot-entailed\ts1\told\trecord\tThe runner set a <b><u>record</u></b>.\t"
+                           "The runner set an <b><u>old record</u></b>.\n"
+                        << "3.5\tnot-entailed\ts1\tfine\trecord\tThe runner set a <b><u>record</u></b>.\t"
+                           "The runner set a <b><u>fine record</u></b>.\n"
+                        << "3.0\tnot-entailed\ts2\tfake\tgun\tHe held a <b><u>gun</u></b> .\t"
+                           "He held a <b><u>fake gun</u></b> .\n";
+    const std::string tasks = std::string(COMPEVAL_SOURCE_DIR) + "/tasks/";
+
+    const TaskSpec judge = load_task_spec(tasks + "addone-rte-judgement.yaml", dir);
+    const auto items = load_task_items(judge, "test", path);
+    // Test-split labels: <= 3 not entailed, >= 4 entailed, 3.5 left out.
+    ASSERT_EQ(items.size(), 3U);
+    EXPECT_EQ(items[0].fields.at("label"), "entailed");
+    EXPECT_EQ(items[0].gold, 0);  // " yes"
+    EXPECT_EQ(items[1].fields.at("label"), "not-entailed");
+    EXPECT_EQ(items[2].line, 4U);
+    EXPECT_EQ(items[2].fields.at("label"), "not-entailed");
+    EXPECT_EQ(judge.prompts[0].plain.render(items[0].fields),
+              "Premise: The runner set a record.\nHypothesis: The runner set a new record.\n"
+              "Does the premise entail the hypothesis? Answer:");
+    EXPECT_EQ(judge.prompts[1].plain.render(items[2].fields),
+              "He held a gun . Question: does it follow that he held a fake gun? Answer:");
+
+    // The same 3.5 in a training split is entailed (< 3.5 is the cut there).
+    const auto train = load_task_items(judge, "train", path);
+    ASSERT_EQ(train.size(), 4U);
+    EXPECT_EQ(train[2].fields.at("label"), "entailed");
+
+    const TaskSpec rank = load_task_spec(tasks + "addone-rte-ranking.yaml", dir);
+    const auto pairs = load_task_items(rank, "test", path);
+    ASSERT_EQ(pairs.size(), 1U);  // only s1's premise has both labels
+    EXPECT_EQ(pairs[0].choices[static_cast<size_t>(pairs[0].gold)], " The runner set a new record.");
+    EXPECT_EQ(pairs[0].choices[static_cast<size_t>(1 - pairs[0].gold)], " The runner set an old record.");
+
+    Model model(test::model_path("tiny-f16"));
+    LoglikelihoodEngine engine(model, {});
+    const auto result = run_task(engine, judge, {PromptForm::Plain, 0});
+    EXPECT_EQ(result.results.size(), 2U * 3U);
+    EXPECT_EQ(sample_json(judge, result, result.results[0])["fields"]["label"], "entailed");
+
+    std::ofstream(path) << "high\tentailed\ts1\tnew\trecord\tA <b><u>record</u></b>.\tA <b><u>new record</u></b>.\n";
+    EXPECT_EQ(test::error_of([&] { load_task_items(judge, "test", path); }),
+              path + ":1: field 'mean_human_score': 'high' is not a number");
+}
+
 }  // namespace
 }  // namespace compeval

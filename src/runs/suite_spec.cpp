@@ -12,7 +12,15 @@ namespace {
 
 std::string resolve(const std::filesystem::path & base, const std::string & p) {
     const std::filesystem::path path(p);
-    return path.is_absolute() ? p : (base / path).lexically_normal().string();
+    if (path.is_absolute()) {
+        return p;
+    }
+    auto normal = (base / path).lexically_normal();
+    // "dir/." normalizes to "dir/"; drop the slash so "{data_dir}/x" stays clean.
+    if (!normal.has_filename() && normal.has_parent_path()) {
+        normal = normal.parent_path();
+    }
+    return normal.string();
 }
 
 }  // namespace
@@ -94,12 +102,15 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
                 fail(t["limit"], "field 'limit' must be a non-negative integer");
             }
         }
+        // A task whose data lives elsewhere (e.g. AddOne-RTE) names its own folder.
+        const std::string task_data_dir =
+            t.IsMap() && t["data_dir"] ? resolve(base, text(t, "data_dir", false)) : data_dir;
         std::string name;
         if (is_representation_task(task_path)) {
-            task.representation = load_representation_spec(task_path, data_dir);
+            task.representation = load_representation_spec(task_path, task_data_dir);
             name = task.representation->name;
         } else {
-            task.spec = load_task_spec(task_path, data_dir);
+            task.spec = load_task_spec(task_path, task_data_dir);
             name = task.spec.name;
         }
         if (!task_names.insert(name).second) {

@@ -14,6 +14,31 @@ std::string trim(const std::string & s) {
     return b == std::string::npos ? "" : s.substr(b, e - b + 1);
 }
 
+// Removes markup such as AddOne-RTE's "<b><u>...</u></b>" around the phrase,
+// then collapses the whitespace it leaves.
+std::string strip_tags(const std::string & value) {
+    std::string out;
+    bool in_tag = false;
+    for (const char c : value) {
+        if (c == '<') {
+            in_tag = true;
+        } else if (c == '>' && in_tag) {
+            in_tag = false;
+        } else if (!in_tag) {
+            const bool space = c == ' ' || c == '\t' || c == '\n';
+            if (!space) {
+                out += c;
+            } else if (!out.empty() && out.back() != ' ') {
+                out += ' ';
+            }
+        }
+    }
+    if (!out.empty() && out.back() == ' ') {
+        out.pop_back();
+    }
+    return out;
+}
+
 std::string apply_filter(const std::string & filter, std::string value) {
     if (filter == "lower_first" && !value.empty()) {
         value[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(value[0])));
@@ -22,6 +47,8 @@ std::string apply_filter(const std::string & filter, std::string value) {
     } else if (filter == "lower") {
         std::transform(value.begin(), value.end(), value.begin(),
                        [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    } else if (filter == "strip_tags") {
+        value = strip_tags(value);
     } else if (filter == "no_period") {
         while (!value.empty() && (value.back() == '.' || value.back() == ' ')) {
             value.pop_back();
@@ -59,11 +86,12 @@ PromptTemplate::PromptTemplate(std::string text) : text_(std::move(text)) {
         if (part.field.empty()) {
             throw Error("empty '{{}}' in template \"" + text_ + "\"");
         }
-        static const std::vector<std::string> known = {"lower_first", "upper_first", "lower", "no_period"};
+        static const std::vector<std::string> known = {"lower_first", "upper_first", "lower", "no_period",
+                                                       "strip_tags"};
         for (const auto & f : part.filters) {
             if (std::find(known.begin(), known.end(), f) == known.end()) {
                 throw Error("unknown filter '" + f + "' in template \"" + text_ +
-                            "\" (lower_first, upper_first, lower, no_period)");
+                            "\" (lower_first, upper_first, lower, no_period, strip_tags)");
             }
         }
         if (std::find(fields_.begin(), fields_.end(), part.field) == fields_.end()) {

@@ -1,15 +1,12 @@
 #include "tasks/task_items.hpp"
 
+#include "tasks/derived_columns.hpp"
 #include "util/error.hpp"
 
 #include <algorithm>
 
 namespace compeval {
 namespace {
-
-bool ends_with(const std::string & s, const std::string & suffix) {
-    return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
-}
 
 std::string row_where(const Table & table, const TableRow & row) {
     return table.path + ":" + std::to_string(row.line) + ": ";
@@ -19,7 +16,7 @@ std::string row_where(const Table & table, const TableRow & row) {
 std::vector<std::string> required_columns(const TaskSpec & spec) {
     std::vector<std::string> cols;
     auto add = [&](const std::string & c) {
-        if (!c.empty() && std::find(cols.begin(), cols.end(), c) == cols.end() && !spec.derive.contains(c)) {
+        if (!c.empty() && std::find(cols.begin(), cols.end(), c) == cols.end() && !spec.derives(c)) {
             cols.push_back(c);
         }
     };
@@ -47,27 +44,13 @@ std::vector<std::string> required_columns(const TaskSpec & spec) {
     for (const auto & c : spec.choice_columns) {
         add(c);
     }
-    if (!spec.derive.empty()) {
-        for (const char * c : {"text", "noun", "adjective", "hypernym"}) {
-            add(c);
-        }
-    }
     return cols;
 }
 
-std::map<std::string, std::string> row_fields(const TaskSpec & spec, const Table & table, const TableRow & row) {
+std::map<std::string, std::string> row_fields(const Table & table, const TableRow & row) {
     std::map<std::string, std::string> fields;
     for (size_t c = 0; c < table.columns.size(); ++c) {
         fields[table.columns[c]] = row.values[c];
-    }
-    for (const auto & [name, fn] : spec.derive) {
-        if (fn == "plane_inference_type") {
-            fields[name] = plane_inference_type(fields);
-            if (fields[name].empty()) {
-                throw Error(row_where(table, row) + "field 'text': cannot tell the PLANE inference type of \"" +
-                            fields["text"] + "\"");
-            }
-        }
     }
     return fields;
 }
@@ -79,33 +62,8 @@ std::string item_id(const TaskSpec & spec, const std::map<std::string, std::stri
 
 }  // namespace
 
-std::string plane_inference_type(const std::map<std::string, std::string> & fields) {
-    const auto get = [&](const char * k) {
-        const auto it = fields.find(k);
-        return it == fields.end() ? std::string() : it->second;
-    };
-    const std::string text = get("text");
-    // Built with += : GCC 12 warns falsely (-Wrestrict) on " " + std::string.
-    auto word = [](const std::string & w) {
-        std::string out(" ");
-        out += w;
-        return out;
-    };
-    std::string adjective_hypernym = word(get("adjective"));
-    adjective_hypernym += word(get("hypernym"));
-    if (ends_with(text, adjective_hypernym)) {
-        return "AN=>A-H";
-    }
-    if (ends_with(text, word(get("hypernym")))) {
-        return "AN=>H";
-    }
-    if (ends_with(text, word(get("noun")))) {
-        return "AN=>N";
-    }
-    return "";
-}
-
-std::vector<TaskItem> build_task_items(const TaskSpec & spec, const Table & table, const std::string & split) {
+std::vector<TaskItem> build_task_items(const TaskSpec & spec, Table table, const std::string & split) {
+    add_derived_columns(spec.derive, split, table);
     for (const auto & c : required_columns(spec)) {
         table.column(c);  // throws naming the file and the missing column
     }
@@ -130,12 +88,12 @@ std::vector<TaskItem> build_task_items(const TaskSpec & spec, const Table & tabl
             for (const auto * pos : groups[key].first) {
                 for (const auto * neg : groups[key].second) {
                     TaskItem item;
-                    item.fields = row_fields(spec, table, *pos);
+                    item.fields = row_fields(table, *pos);
                     item.split = split;
                     item.line = pos->line;
                     item.id = item_id(spec, item.fields, split, pos->line) + "~" + std::to_string(neg->line);
                     const auto pos_choice = spec.choice_template.render(item.fields);
-                    const auto neg_choice = spec.choice_template.render(row_fields(spec, table, *neg));
+                    const auto neg_choice = spec.choice_template.render(row_fields(table, *neg));
                     const bool pos_first = pair_index++ % 2 == 0;
                     item.choices =
                         pos_first ? std::vector{pos_choice, neg_choice} : std::vector{neg_choice, pos_choice};
@@ -148,7 +106,7 @@ std::vector<TaskItem> build_task_items(const TaskSpec & spec, const Table & tabl
     }
     for (const auto & row : table.rows) {
         TaskItem item;
-        item.fields = row_fields(spec, table, row);
+        item.fields = row_fields(table, row);
         item.split = split;
         item.line = row.line;
         item.id = item_id(spec, item.fields, split, row.line);

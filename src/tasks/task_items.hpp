@@ -21,12 +21,10 @@ struct TaskItem {
 
 // Validates columns (every field a template, label or choice needs) before
 // building anything; throws compeval::Error "FILE:LINE: ..." naming the field.
-std::vector<TaskItem> build_task_items(const TaskSpec & spec, const Table & table, const std::string & split);
+// Derived columns (TaskSpec::derive) are added first, so a label may be derived.
+std::vector<TaskItem> build_task_items(const TaskSpec & spec, Table table, const std::string & split);
 
 // Reads and builds one split (or the few-shot pool) of a task.
 std::vector<TaskItem> load_task_items(const TaskSpec & spec, const std::string & split, const std::string & path);
-
-// "AN=>N", "AN=>H" or "AN=>A-H" from a PLANE row's text, noun, adjective and hypernym.
-std::string plane_inference_type(const std::map<std::string, std::string> & fields);
 
 }  // namespace compeval

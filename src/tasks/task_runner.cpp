@@ -95,8 +95,8 @@ nlohmann::json sample_json(const TaskSpec & spec, const TaskResult & result, con
     for (const auto & k : spec.keep) {
         kept[k] = item.fields.at(k);
     }
-    for (const auto & [name, fn] : spec.derive) {
-        kept[name] = item.fields.at(name);
+    for (const auto & d : spec.derive) {
+        kept[d.name] = item.fields.at(d.name);
     }
     nlohmann::json choices = nlohmann::json::array();
     for (size_t c = 0; c < r.choices.size(); ++c) {

@@ -61,6 +61,52 @@ class SpecReader {
         }
     }
 
+    std::vector<ScoreBin> score_bins(const YAML::Node & node, const std::string & name) const {
+        if (!node.IsMap() || node.size() == 0) {
+            fail(node, "field '" + name + "' must map labels to conditions such as \"< 3.5\"");
+        }
+        std::vector<ScoreBin> bins;
+        for (const auto & kv : node) {
+            try {
+                bins.push_back(parse_score_bin(kv.first.as<std::string>(), string(kv.second, name)));
+            } catch (const Error & e) {
+                fail(kv.second, "field '" + name + "': " + e.what());
+            }
+        }
+        return bins;
+    }
+
+    // `column: plane_inference_type`, or `column: {from: SCORE, bins: {...},
+    // split_bins: {SPLIT: {...}}}`.
+    DerivedColumn derived_column(const std::string & column, const YAML::Node & node) const {
+        DerivedColumn d;
+        d.name = column;
+        if (node.IsScalar()) {
+            if (node.as<std::string>() != "plane_inference_type") {
+                fail(node, "unknown derivation '" + node.as<std::string>() +
+                               "' (plane_inference_type, or a mapping with from/bins)");
+            }
+            return d;
+        }
+        if (!node.IsMap()) {
+            fail(node, "field 'data.derive." + column + "' must be plane_inference_type or a mapping with from/bins");
+        }
+        d.kind = DerivedColumn::Kind::ScoreBins;
+        const std::string where = "data.derive." + column + ".";
+        d.from = string(required(node, "from", where), where + "from");
+        d.bins = score_bins(required(node, "bins", where), where + "bins");
+        if (const YAML::Node splits = node["split_bins"]) {
+            if (!splits.IsMap()) {
+                fail(splits, "field '" + where + "split_bins' must map split names to bins");
+            }
+            for (const auto & kv : splits) {
+                const auto split = kv.first.as<std::string>();
+                d.split_bins[split] = score_bins(kv.second, where + "split_bins." + split);
+            }
+        }
+        return d;
+    }
+
   private:
     std::string path_;
 };
@@ -79,6 +125,10 @@ std::string expand_data_dir(std::string path, const std::string & data_dir) {
 const std::vector<std::string> & known_metrics() {
     static const std::vector<std::string> metrics = {"acc", "acc_norm_tok", "acc_norm_char", "acc_calibrated"};
     return metrics;
+}
+
+bool TaskSpec::derives(const std::string & column) const {
+    return std::any_of(derive.begin(), derive.end(), [&](const DerivedColumn & d) { return d.name == column; });
 }
 
 TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) {
@@ -127,12 +177,18 @@ TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) 
         spec.keep = r.strings(data["keep"], "data.keep");
     }
     if (data["derive"]) {
+        if (!data["derive"].IsMap()) {
+            r.fail(data["derive"], "field 'data.derive' must map column names to derivations");
+        }
         for (const auto & kv : data["derive"]) {
-            const auto fn = r.string(kv.second, "data.derive");
-            if (fn != "plane_inference_type") {
-                r.fail(kv.second, "unknown derivation '" + fn + "' (plane_inference_type)");
+            spec.derive.push_back(r.derived_column(kv.first.as<std::string>(), kv.second));
+            for (const auto & entry : spec.derive.back().split_bins) {
+                const std::string & split = entry.first;
+                if (std::none_of(spec.splits.begin(), spec.splits.end(),
+                                 [&](const auto & s) { return s.first == split; })) {
+                    r.fail(kv.second["split_bins"], "split_bins names '" + split + "', which is not a data split");
+                }
             }
-            spec.derive[kv.first.as<std::string>()] = fn;
         }
     }
 

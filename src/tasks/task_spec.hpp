@@ -2,6 +2,7 @@
 // A task as data: where its items come from, how they are prompted, how they
 // are scored and which metrics are reported. Loaded from YAML (see tasks/).
 #include "data/table_reader.hpp"
+#include "tasks/derived_columns.hpp"
 #include "tasks/prompt_template.hpp"
 
 #include <map>
@@ -35,7 +36,7 @@ struct TaskSpec {
     std::vector<std::pair<std::string, std::string>> splits;  // name -> path, in file order
     std::string id_column;                                    // empty: "<split>:<line>"
     std::vector<std::string> keep;                            // columns kept per item for analysis
-    std::map<std::string, std::string> derive;                // field -> built-in derivation
+    std::vector<DerivedColumn> derive;                        // columns computed from each row
 
     // Few-shot
     std::string fewshot_path;  // the split examples are drawn from
@@ -57,6 +58,8 @@ struct TaskSpec {
     std::string calibration_context = "Answer:";
     std::vector<std::string> metrics;
     std::vector<PromptVariant> prompts;
+
+    bool derives(const std::string & column) const;
 };
 
 // Parses and validates a task file; throws compeval::Error "FILE:LINE: ..." on
