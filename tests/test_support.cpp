@@ -165,4 +165,18 @@ std::vector<float> reference_logits(const Model & model, const std::vector<Token
     return decode_all(ctx.get(), tokens, tokens.size(), model.facts().n_vocab)[pos];
 }
 
+std::string write_addone_fixture(const std::string & dir) {
+    std::filesystem::create_directories(dir + "/addone-entailment/splits");
+    const std::string path = dir + "/addone-entailment/splits/data.test";
+    std::ofstream(path) << "4.6\tentailed\ts1\tnew\trecord\tThe runner set a <b><u>record</u></b>.\t"
+                           "The runner set a <b><u>new record</u></b>.\n"
+                        << "1.4\tnot-entailed\ts1\told\trecord\tThe runner set a <b><u>record</u></b>.\t"
+                           "The runner set an <b><u>old record</u></b>.\n"
+                        << "3.5\tnot-entailed\ts1\tfine\trecord\tThe runner set a <b><u>record</u></b>.\t"
+                           "The runner set a <b><u>fine record</u></b>.\n"
+                        << "3.0\tnot-entailed\ts2\tfake\tgun\tHe held a <b><u>gun</u></b> .\t"
+                           "He held a <b><u>fake gun</u></b> .\n";
+    return path;
+}
+
 }  // namespace compeval::test

@@ -38,6 +38,12 @@ std::vector<float> reference_logits(const Model & model, const std::vector<Token
 
 std::string read_file(const std::string & path);
 
+// Writes a few AddOne-RTE rows in its release layout (7 tab-separated columns,
+// no header, the phrase marked <b><u>...</u></b>) under `dir` as
+// addone-entailment/splits/data.test, since that data is not shipped; returns
+// the file's path. Scores 4.6, 1.4, 3.5 (premise s1) and 3.0 (premise s2).
+std::string write_addone_fixture(const std::string & dir);
+
 // The message of the compeval::Error that f throws, or "<no error>".
 std::string error_of(const std::function<void()> & f);
 

@@ -238,20 +238,9 @@ TEST(BuiltinTasks, RnpcRankingPairsAnEntailedWithANonEntailedHypothesis) {
     EXPECT_NEAR(static_cast<double>(gold_first) / static_cast<double>(items.size()), 0.5, 0.01);
 }
 
-// AddOne-RTE is not shipped, so this writes a few rows of its layout (7
-// tab-separated columns, no header, the phrase marked <b><u>...</u></b>).
 TEST(BuiltinTasks, AddOneRteReadsTheSevenColumnFormat) {
     const auto dir = test::temp_dir("addone");
-    std::filesystem::create_directories(dir + "/addone-entailment/splits");
-    const std::string path = dir + "/addone-entailment/splits/data.test";
-    std::ofstream(path) << "4.6\tentailed\ts1\tnew\trecord\tThe runner set a <b><u>record</u></b>.\t"
-                           "The runner set a <b><u>new record</u></b>.\n"
-                        << "1.4\tnot-entailed\ts1\told\trecord\tThe runner set a <b><u>record</u></b>.\t"
-                           "The runner set an <b><u>old record</u></b>.\n"
-                        << "3.5\tnot-entailed\ts1\tfine\trecord\tThe runner set a <b><u>record</u></b>.\t"
-                           "The runner set a <b><u>fine record</u></b>.\n"
-                        << "3.0\tnot-entailed\ts2\tfake\tgun\tHe held a <b><u>gun</u></b> .\t"
-                           "He held a <b><u>fake gun</u></b> .\n";
+    const std::string path = test::write_addone_fixture(dir);
     const std::string tasks = std::string(COMPEVAL_SOURCE_DIR) + "/tasks/";
 
     const TaskSpec judge = load_task_spec(tasks + "addone-rte-judgement.yaml", dir);
