@@ -7,6 +7,8 @@ jobs="$(nproc)"
 # Tests run side by side; spinning OpenMP workers of one test would starve the
 # other on a small machine.
 export OMP_WAIT_POLICY=PASSIVE
+# The HTML report test drives Debian's Chromium; setup.sh installs it.
+export COMPEVAL_WITH_BROWSER=1
 
 bash scripts/setup.sh build-asan -DCOMPEVAL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo
 echo "== ASan+UBSan test run ==" >&2
@@ -17,4 +19,7 @@ echo "== ASan+UBSan test run ==" >&2
 
 bash scripts/setup.sh build
 echo "== Release test run ==" >&2
-cd build && ctest --output-on-failure -j "$jobs"
+(cd build && ctest --output-on-failure -j "$jobs")
+if [ -f build/test-artifacts/report-screenshot.png ]; then
+  echo "test artifact: the HTML report as Chromium drew it: build/test-artifacts/report-screenshot.png" >&2
+fi

@@ -2,6 +2,7 @@
 // resume test against an uninterrupted run, and malformed suites.
 #include "analysis/run_comparison.hpp"
 #include "analysis/run_report.hpp"
+#include "report/markdown_report.hpp"
 
 #include <fmt/core.h>
 #include "runs/suite_runner.hpp"
@@ -26,9 +27,7 @@
 namespace compeval {
 namespace {
 
-const char * kChatTemplate =
-    "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>"
-    "{% endif %}";
+using test::kChatTemplate;
 
 // A self-contained suite over generated data: two tasks, two models.
 std::string write_toy_suite(const std::string & dir, size_t rows) {

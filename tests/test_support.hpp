@@ -10,6 +10,11 @@
 
 namespace compeval::test {
 
+// A minimal chat template for generated instruct models.
+inline constexpr const char * kChatTemplate =
+    "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>"
+    "{% endif %}";
+
 // "tiny-f16", "tiny-f32", "small-f16", "small-f32", or "chat-<preset>" with a
 // template: generated on first use into the build tree.
 std::string model_path(const std::string & name, const std::string & chat_template = "");

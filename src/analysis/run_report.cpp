@@ -1,5 +1,7 @@
 #include "analysis/run_report.hpp"
 
+#include "analysis/ability_correlation.hpp"
+#include "analysis/cost_analysis.hpp"
 #include "analysis/run_samples.hpp"
 
 #include "util/error.hpp"
@@ -9,6 +11,7 @@
 #include <algorithm>
 #include <cmath>
 #include <fstream>
+#include <numeric>
 #include <random>
 #include <set>
 
@@ -24,24 +27,58 @@ struct ModelInfo {
 
 using Sample = RunSample;
 
-std::map<std::string, ModelInfo> read_models(const std::string & run_dir) {
-    const std::string path = run_dir + "/summary.json";
+nlohmann::json read_json_file(const std::string & path, bool required) {
     std::ifstream in(path);
     if (!in) {
+        if (!required) {
+            return nullptr;
+        }
         throw Error(path + ": cannot open");
     }
-    nlohmann::json summary;
     try {
-        in >> summary;
+        return nlohmann::json::parse(in);
     } catch (const nlohmann::json::exception &) {
         throw Error(path + ": invalid JSON");
     }
+}
+
+std::map<std::string, ModelInfo> read_models(const nlohmann::json & summary) {
     std::map<std::string, ModelInfo> models;
     for (const auto & row : summary) {
         models[row.value("model", "")] = {row.value("family", ""), row.value("size", ""), row.value("variant", ""),
                                           row.value("n_params", 0.0)};
     }
     return models;
+}
+
+// The representational measures the second question correlates: each task's
+// headline metric at the last layer (where the study finds composition).
+std::map<std::string, std::map<std::string, double>> last_layer_measures(const nlohmann::json & summary) {
+    static const std::map<std::string, std::vector<std::string>> headline = {
+        {"compcomb", {"auc_farahmand", "spearman_reddy"}}, {"composition-fit", {"cos_ridge", "cos_additive"}}};
+    std::map<std::string, std::pair<int, nlohmann::json>> last;  // model|task -> (layer, metrics)
+    for (const auto & row : summary) {
+        if (!row.contains("layer")) {
+            continue;
+        }
+        const auto key = row.value("model", "") + "|" + row.value("task", "");
+        const int layer = row["layer"].get<int>();
+        if (!last.contains(key) || layer > last[key].first) {
+            last[key] = {layer, row["metrics"]};
+        }
+    }
+    std::map<std::string, std::map<std::string, double>> out;
+    for (const auto & [key, lm] : last) {
+        const auto model = key.substr(0, key.find('|'));
+        const auto task = key.substr(key.find('|') + 1);
+        const auto h = headline.find(task);
+        for (const auto & [metric, value] : lm.second.items()) {
+            if (h == headline.end() || std::find(h->second.begin(), h->second.end(), metric) != h->second.end()) {
+                out[task + " " + metric + " (last layer)"][model] = value.is_number() ? value.get<double>() : NAN;
+            }
+        }
+    }
+    return out;
 }
 
 nlohmann::json interval_json(const Interval & i) {
@@ -94,7 +131,8 @@ std::string verdict(const std::string & what, double effect, double low, double 
 
 RunReport build_report(const std::string & run_dir, const ReportOptions & options) {
     const auto samples = read_run_samples(run_dir, options.metric);
-    const auto models = read_models(run_dir);
+    const auto summary = read_json_file(run_dir + "/summary.json", true);
+    const auto models = read_models(summary);
     RunReport report;
     auto & data = report.data;
     data["run"] = run_dir;
@@ -154,6 +192,13 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
                  {"n", values.size()},
                  {"bootstrap", interval_json(bootstrap_mean(values, options.iterations, options.seed))}});
         }
+        std::vector<double> all_values;
+        for (const auto & [split, values] : split_items) {
+            all_values.insert(all_values.end(), values.begin(), values.end());
+        }
+        entry["accuracy_overall"] = {
+            {"n", all_values.size()},
+            {"bootstrap", interval_json(bootstrap_mean(all_values, options.iterations, options.seed))}};
         if (split_items.contains("seen") && split_items.contains("unseen")) {
             const auto seen = bootstrap_mean(split_items["seen"], options.iterations, options.seed);
             const auto unseen = bootstrap_mean(split_items["unseen"], options.iterations, options.seed + 1);
@@ -251,15 +296,18 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
             if (sizes.size() >= 2) {
                 // Items every base model answered.
                 std::vector<std::map<std::string, double>> per_model;
+                per_model.reserve(bases.size());
                 for (const auto & b : bases) {
                     per_model.push_back(item_scores(by_model_task.at({b, task})));
                 }
                 std::vector<std::vector<double>> correct(bases.size());
                 std::vector<double> x;
+                x.reserve(bases.size());
                 for (const auto & b : bases) {
                     x.push_back(std::log10(models.at(b).n_params));
                 }
-                for (const auto & [k, v] : per_model.front()) {
+                for (const auto & entry : per_model.front()) {
+                    const std::string & k = entry.first;
                     if (std::all_of(per_model.begin(), per_model.end(),
                                     [&](const auto & m) { return m.contains(k); })) {
                         for (size_t m = 0; m < bases.size(); ++m) {
@@ -298,45 +346,88 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
     if (!data.contains("findings")) {
         data["findings"] = nlohmann::json::array();
     }
-    return report;
-}
 
-std::string report_markdown(const RunReport & report) {
-    const auto & d = report.data;
-    std::string md = fmt::format(
-        "# compeval report: {}\n\nMetric `{}`; intervals are 95% (Wilson for proportions, "
-        "percentile bootstrap with {} iterations, seed {}).\n\n",
-        d["run"].get<std::string>(), d["metric"].get<std::string>(), d["bootstrap"]["iterations"].get<int>(),
-        d["bootstrap"]["seed"].get<uint64_t>());
-    md +=
-        "## Findings\n\n| family | task | comparison | A vs B | n | effect [95% CI] | p (Holm) | verdict |\n"
-        "|---|---|---|---|---|---|---|---|\n";
-    for (const auto & f : d["findings"]) {
-        md += fmt::format("| {} | {} | {} | {} vs {} | {} | {:+.3f} [{:+.3f}, {:+.3f}] | {:.3f} | {} |\n",
-                          f["family"].get<std::string>(), f["task"].get<std::string>(),
-                          f["comparison"].get<std::string>(), f["a"].get<std::string>(), f["b"].get<std::string>(),
-                          f["n"].get<size_t>(), f["effect"].get<double>(), f["low"].get<double>(),
-                          f["high"].get<double>(), f["p_holm"].get<double>(), f["verdict"].get<std::string>());
-    }
-    md +=
-        "\n## Accuracy (mean over prompts)\n\n| model | task | split | n | accuracy [95% CI] | rework/item |\n"
-        "|---|---|---|---|---|---|\n";
-    for (const auto & t : d["tasks"]) {
-        for (const auto & a : t["accuracy_mean_over_prompts"]) {
-            md +=
-                fmt::format("| {} | {} | {} | {} | {:.3f} [{:.3f}, {:.3f}] | {:.3f} |\n", t["model"].get<std::string>(),
-                            t["task"].get<std::string>(), a["split"].get<std::string>(), a["n"].get<size_t>(),
-                            a["bootstrap"]["estimate"].get<double>(), a["bootstrap"]["low"].get<double>(),
-                            a["bootstrap"]["high"].get<double>(), t["rework_per_item"].get<double>());
+    // Per model: every item, and the unseen-combination items where a task
+    // has a seen/unseen split (else all its items count as compositional).
+    std::map<std::string, ModelScores> scores;
+    bool any_unseen = false;
+    for (const auto & [key, group] : by_model_task) {
+        auto & ms = scores[key.first];
+        if (models.contains(key.first)) {
+            ms.variant = models.at(key.first).variant;
+            ms.family = models.at(key.first).family;
         }
-        if (t.contains("seen_unseen_gap")) {
-            const auto & g = t["seen_unseen_gap"];
-            md += fmt::format("| {} | {} | seen - unseen gap | | {:+.3f} [{:+.3f}, {:+.3f}] | |\n",
-                              t["model"].get<std::string>(), t["task"].get<std::string>(), g["gap"].get<double>(),
-                              g["low"].get<double>(), g["high"].get<double>());
+        const auto items = item_scores(group);
+        const bool has_unseen = std::any_of(items.begin(), items.end(),
+                                            [](const auto & kv) { return kv.first.rfind("unseen\x1f", 0) == 0; });
+        any_unseen = any_unseen || has_unseen;
+        for (const auto & [k, v] : items) {
+            ms.all_items.push_back(v);
+            if (!has_unseen || k.rfind("unseen\x1f", 0) == 0) {
+                ms.compositional_items.push_back(v);
+            }
         }
     }
-    return md;
+    for (auto & [model, ms] : scores) {
+        // Majority-answer baseline per task, weighted by the task's samples.
+        double hits = 0;
+        double n = 0;
+        for (const auto & [key, group] : by_model_task) {
+            if (key.first != model) {
+                continue;
+            }
+            std::map<size_t, double> freq;
+            for (const auto * s : group) {
+                ++freq[s->gold];
+            }
+            hits += std::max_element(freq.begin(), freq.end(), [](const auto & a, const auto & b) {
+                        return a.second < b.second;
+                    })->second;
+            n += static_cast<double>(group.size());
+        }
+        ms.baseline = n > 0 ? hits / n : 0.5;
+    }
+    std::map<std::string, double> performance;
+    std::map<std::string, std::map<std::string, double>> measures = last_layer_measures(summary);
+    for (const auto & [model, ms] : scores) {
+        performance[model] =
+            std::accumulate(ms.all_items.begin(), ms.all_items.end(), 0.0) / static_cast<double>(ms.all_items.size());
+        if (any_unseen) {
+            measures["unseen-combination accuracy"][model] =
+                std::accumulate(ms.compositional_items.begin(), ms.compositional_items.end(), 0.0) /
+                static_cast<double>(ms.compositional_items.size());
+        }
+    }
+    data["ability_correlation"] = ability_correlation(performance, measures);
+    data["cost"] = cost_section(read_json_file(run_dir + "/cost.json", false), scores, data["findings"],
+                                {options.price_per_hour, options.iterations, options.seed});
+
+    // Per-layer curves and the samples themselves, for the charts and the explorer.
+    data["layers"] = nlohmann::json::array();
+    for (const auto & row : summary) {
+        if (row.contains("layer")) {
+            for (const auto & [metric, value] : row["metrics"].items()) {
+                data["layers"].push_back({{"model", row.value("model", "")},
+                                          {"task", row.value("task", "")},
+                                          {"layer", row["layer"]},
+                                          {"metric", metric},
+                                          {"value", value}});
+            }
+        }
+    }
+    data["samples"] = nlohmann::json::array();
+    for (const auto & s : samples) {
+        data["samples"].push_back({{"model", s.model},
+                                   {"task", s.task},
+                                   {"split", s.split},
+                                   {"id", s.id},
+                                   {"prompt", s.variant},
+                                   {"gold", s.gold_text},
+                                   {"pred", s.pred_text},
+                                   {"correct", s.correct},
+                                   {"fields", s.fields}});
+    }
+    return report;
 }
 
 }  // namespace compeval

@@ -1,8 +1,10 @@
 #pragma once
-// Turns a run directory (samples.jsonl + summary.json from `compeval run`)
-// into the study's answers: accuracy with intervals, per-class breakdowns,
-// confusion tables, seen/unseen gaps, a cost-weighted error figure, and the
-// findings table (instruction-tuning and scale effects per family and task).
+// Turns a run directory (samples.jsonl, summary.json and cost.json from
+// `compeval run`) into the study's answers: accuracy with intervals,
+// per-class breakdowns, confusion tables, seen/unseen gaps, a cost-weighted
+// error figure, per-layer curves, the findings table (instruction-tuning and
+// scale effects per family and task), whether compositional measures go with
+// task performance across models, and measured cost with a recommendation.
 // Everything is recomputed from the stored samples; nothing is re-scored.
 #include "analysis/statistics.hpp"
 
@@ -21,6 +23,8 @@ struct ReportOptions {
     // Cost of an error "GOLD->PRED" (choice texts without the leading space,
     // e.g. "fine->defect"); an error kind not listed costs 1.
     std::map<std::string, double> error_costs;
+    // Price of the machine per hour; 0 reports machine-seconds per 1k items.
+    double price_per_hour = 0;
 };
 
 // NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json members may throw on copy; callers expect that.
@@ -29,7 +33,5 @@ struct RunReport {
 };
 
 RunReport build_report(const std::string & run_dir, const ReportOptions & options = {});
-
-std::string report_markdown(const RunReport & report);
 
 }  // namespace compeval

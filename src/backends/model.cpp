@@ -7,6 +7,7 @@
 
 #include <llama.h>
 
+#include <chrono>
 #include <filesystem>
 
 namespace compeval {
@@ -33,7 +34,9 @@ Model::Model(const std::string & path, const ModelOptions & options) {
     clear_last_llama_error();
     llama_model_params params = llama_model_default_params();
     params.n_gpu_layers = options.n_gpu_layers;
+    const auto load_start = std::chrono::steady_clock::now();
     model_ = llama_model_load_from_file(path.c_str(), params);
+    facts_.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
     if (model_ == nullptr) {
         const std::string cause = last_llama_error();
         throw Error(path + ": llama.cpp could not load the model" + (cause.empty() ? "" : ": " + cause));

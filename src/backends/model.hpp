@@ -29,6 +29,7 @@ struct ModelFacts {
     bool has_chat_template = false;
     std::string chat_template;  // the GGUF's Jinja template text, if any
     std::string description;    // llama.cpp's one-line type/size/quant summary
+    double load_seconds = 0;    // llama_model_load_from_file's wall time (not the file hash)
 };
 
 struct ModelOptions {

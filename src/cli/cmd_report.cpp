@@ -1,10 +1,10 @@
-#include "analysis/run_report.hpp"
+#include "report/report_files.hpp"
 #include "cli/commands.hpp"
 #include "util/error.hpp"
 
 #include <fmt/core.h>
 
-#include <fstream>
+#include <algorithm>
 #include <memory>
 
 namespace compeval::cli {
@@ -16,23 +16,30 @@ void add_report_command(CLI::App & app) {
         std::vector<std::string> costs;
         int iterations = 2000;
         uint64_t seed = 1;
+        double price_per_hour = 0;
     };
     auto args = std::make_shared<Args>();
     auto * cmd = app.add_subcommand(
         "report",
-        "Turn a run directory into findings with intervals: RUN/report.md and RUN/report.json (every\n"
-        "number), recomputed from the stored samples. (The HTML report comes in a later version.)");
+        "Turn a run directory into the study's answers, recomputed from the stored samples: RUN/report.html\n"
+        "(self-contained: charts, tables, sample explorer), RUN/report.md, RUN/report.json (every number)\n"
+        "and lm-evaluation-harness style results in RUN/lm-eval/.");
     cmd->add_option("run", args->run, "Run directory (from compeval run)")->required();
     cmd->add_option("--metric", args->metric, "acc, acc_norm_tok, acc_norm_char or acc_calibrated")
         ->capture_default_str();
     cmd->add_option("--cost", args->costs, "Cost of an error kind, GOLD->PRED=COST (e.g. defect->fine=5); default 1");
     cmd->add_option("--iterations", args->iterations, "Bootstrap iterations")->capture_default_str();
     cmd->add_option("--seed", args->seed, "Bootstrap seed")->capture_default_str();
+    cmd->add_option("--price-per-hour", args->price_per_hour,
+                    "Price of the machine the run was measured on, per hour (cost per 1k items);\n"
+                    "without it cost is given in machine-seconds per 1k items")
+        ->check(CLI::NonNegativeNumber);
     cmd->callback([args] {
         ReportOptions options;
         options.metric = args->metric;
         options.iterations = args->iterations;
         options.seed = args->seed;
+        options.price_per_hour = args->price_per_hour;
         for (const auto & c : args->costs) {
             const auto eq = c.rfind('=');
             if (eq == std::string::npos || c.find("->") == std::string::npos) {
@@ -44,11 +51,14 @@ void add_report_command(CLI::App & app) {
                 throw Error("--cost '" + c + "': the cost is not a number");
             }
         }
-        const auto report = build_report(args->run, options);
-        const std::string md = report_markdown(report);
-        std::ofstream(args->run + "/report.md") << md;
-        std::ofstream(args->run + "/report.json") << report.data.dump(2) << '\n';
-        fmt::print("{}\nwrote {}/report.md and {}/report.json\n", md, args->run, args->run);
+        const auto files = write_report_files(args->run, options, report_timestamp());
+        const auto lm_eval = std::count_if(files.written.begin(), files.written.end(), [](const std::string & p) {
+            return p.find("/lm-eval/") != std::string::npos;
+        });
+        fmt::print(
+            "{0}\nwrote {1}/report.html, {1}/report.md, {1}/report.json and {2} lm-evaluation-harness files "
+            "under {1}/lm-eval/\n",
+            files.markdown, args->run, lm_eval);
     });
 }
 

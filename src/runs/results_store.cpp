@@ -28,6 +28,9 @@ CREATE TABLE IF NOT EXISTS requests (
   task TEXT, context TEXT, continuation TEXT, parse_special INTEGER,
   logprob REAL, n_tokens INTEGER, greedy INTEGER, run_id INTEGER,
   PRIMARY KEY (model_sha256, request_hash));
+CREATE TABLE IF NOT EXISTS costs (
+  run_id INTEGER, model_sha256 TEXT, task TEXT, requests INTEGER, tokens_decoded INTEGER, seconds REAL,
+  load_seconds REAL, peak_rss_bytes INTEGER, threads INTEGER, batch INTEGER, machine TEXT);
 CREATE TABLE IF NOT EXISTS layer_metrics (
   run_id INTEGER, model_sha256 TEXT, task TEXT, layer INTEGER, n INTEGER, metric TEXT, value REAL);
 )";
@@ -206,6 +209,47 @@ void ResultsStore::record_layer_metrics(int64_t run_id, const std::string & mode
         }
     }
     exec("COMMIT;");
+}
+
+void ResultsStore::record_cost(int64_t run_id, const std::string & model_sha256, const ScoringCost & cost) {
+    auto s = prepare(db_, path_,
+                     "INSERT INTO costs (run_id, model_sha256, task, requests, tokens_decoded, seconds, load_seconds, "
+                     "peak_rss_bytes, threads, batch, machine) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+    sqlite3_bind_int64(s.get(), 1, run_id);
+    bind_text(s.get(), 2, model_sha256);
+    bind_text(s.get(), 3, cost.task);
+    sqlite3_bind_int64(s.get(), 4, static_cast<int64_t>(cost.requests));
+    sqlite3_bind_int64(s.get(), 5, static_cast<int64_t>(cost.tokens_decoded));
+    sqlite3_bind_double(s.get(), 6, cost.seconds);
+    sqlite3_bind_double(s.get(), 7, cost.load_seconds);
+    sqlite3_bind_int64(s.get(), 8, static_cast<int64_t>(cost.peak_rss_bytes));
+    sqlite3_bind_int(s.get(), 9, cost.threads);
+    sqlite3_bind_int(s.get(), 10, cost.batch);
+    bind_text(s.get(), 11, cost.machine);
+    step_done(db_, path_, s.get());
+}
+
+std::vector<ScoringCost> ResultsStore::costs(const std::string & model_sha256) {
+    auto s = prepare(db_, path_,
+                     "SELECT run_id, task, requests, tokens_decoded, seconds, load_seconds, peak_rss_bytes, threads, "
+                     "batch, machine FROM costs WHERE model_sha256 = ? ORDER BY run_id, rowid");
+    bind_text(s.get(), 1, model_sha256);
+    std::vector<ScoringCost> out;
+    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+        ScoringCost c;
+        c.run_id = sqlite3_column_int64(s.get(), 0);
+        c.task = reinterpret_cast<const char *>(sqlite3_column_text(s.get(), 1));
+        c.requests = static_cast<uint64_t>(sqlite3_column_int64(s.get(), 2));
+        c.tokens_decoded = static_cast<uint64_t>(sqlite3_column_int64(s.get(), 3));
+        c.seconds = sqlite3_column_double(s.get(), 4);
+        c.load_seconds = sqlite3_column_double(s.get(), 5);
+        c.peak_rss_bytes = static_cast<uint64_t>(sqlite3_column_int64(s.get(), 6));
+        c.threads = sqlite3_column_int(s.get(), 7);
+        c.batch = sqlite3_column_int(s.get(), 8);
+        c.machine = reinterpret_cast<const char *>(sqlite3_column_text(s.get(), 9));
+        out.push_back(std::move(c));
+    }
+    return out;
 }
 
 size_t ResultsStore::count_requests() {

@@ -21,6 +21,22 @@ struct StoredRequest {
     LoglikelihoodResult result;
 };
 
+// What scoring one model x task cost in one run: the measured side of the
+// report's cost section. Only requests scored in that run count (reused ones
+// cost nothing), so rates are per scored request.
+struct ScoringCost {
+    int64_t run_id = 0;
+    std::string task;
+    uint64_t requests = 0;        // requests scored
+    uint64_t tokens_decoded = 0;  // tokens run through the model for them
+    double seconds = 0;           // wall time of the scoring calls
+    double load_seconds = 0;      // the model's load time in that run
+    uint64_t peak_rss_bytes = 0;  // process peak since the model was loaded
+    int threads = 0;
+    int batch = 0;
+    std::string machine;
+};
+
 class ResultsStore {
   public:
     // Opens (creating if needed) the store; throws compeval::Error naming the file.
@@ -37,6 +53,10 @@ class ResultsStore {
 
     void record_model(const std::string & sha256, const std::string & facts_json);
     void record_task(const std::string & name, const std::string & config_text);
+
+    void record_cost(int64_t run_id, const std::string & model_sha256, const ScoringCost & cost);
+    // Every recorded cost of one model, oldest run first.
+    std::vector<ScoringCost> costs(const std::string & model_sha256);
 
     void record_layer_metrics(int64_t run_id, const std::string & model_sha256, const RepresentationResult & result);
 

@@ -1,9 +1,13 @@
 #include "runs/suite_runner.hpp"
 
 #include "util/error.hpp"
+#include "util/machine.hpp"
+#include "util/process_memory.hpp"
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -51,6 +55,49 @@ nlohmann::json facts_json(const SuiteModel & m, const ModelFacts & f) {
             {"has_chat_template", f.has_chat_template}};
 }
 
+// Per model: what it is (size on disk, parameters) and, per task, how many
+// items and distinct requests it needs and what the scored ones cost, summed
+// over every run that scored some (a resumed run adds its share).
+nlohmann::json cost_json(const SuiteRunResult & run) {
+    nlohmann::json models = nlohmann::json::array();
+    for (const auto & mc : run.costs) {
+        nlohmann::json m = summary_row(mc.model, mc.facts, "", "");
+        m.erase("task");
+        m.erase("category");
+        m["file_bytes"] = mc.facts.file_bytes;
+        m["load_seconds"] = mc.facts.load_seconds;
+        uint64_t peak = 0;
+        nlohmann::json tasks = nlohmann::json::array();
+        for (const auto & mt : run.results) {
+            if (mt.facts.sha256 != mc.facts.sha256 || mt.model.name != mc.model.name) {
+                continue;
+            }
+            nlohmann::json t = {{"task", mt.spec->name},
+                                {"items", mt.result.items.size()},
+                                {"unique_requests", mt.unique_requests},
+                                {"measured_requests", 0},
+                                {"seconds", 0.0},
+                                {"tokens_decoded", 0}};
+            for (const auto & c : mc.measured) {
+                if (c.task == mt.spec->name) {
+                    t["measured_requests"] = t["measured_requests"].get<uint64_t>() + c.requests;
+                    t["seconds"] = t["seconds"].get<double>() + c.seconds;
+                    t["tokens_decoded"] = t["tokens_decoded"].get<uint64_t>() + c.tokens_decoded;
+                    m["threads"] = c.threads;
+                    m["batch"] = c.batch;
+                    m["machine"] = c.machine;
+                }
+                peak = std::max(peak, c.peak_rss_bytes);
+            }
+            tasks.push_back(std::move(t));
+        }
+        m["peak_rss_bytes"] = peak;
+        m["tasks"] = std::move(tasks);
+        models.push_back(std::move(m));
+    }
+    return {{"models", models}};
+}
+
 // Scores one model x task: look up, score the missing chunks, assemble.
 ModelTaskResult run_one(LoglikelihoodEngine & engine, const SuiteModel & model, const SuiteTask & task,
                         ResultsStore & store, int64_t run_id, const SuiteRunOptions & options) {
@@ -82,7 +129,11 @@ ModelTaskResult run_one(LoglikelihoodEngine & engine, const SuiteModel & model, 
     auto known = store.lookup(sha, unique_hashes);
     out.reused = known.size();
     store.insert(run_id, sha, {}, out.reused);
+    out.unique_requests = unique.size();
     size_t done = out.reused;
+    ScoringCost cost;
+    cost.task = task.spec.name;
+    const uint64_t tokens_before = engine.stats().tokens_decoded;
 
     for (size_t first = 0; first < unique.size(); first += options.chunk) {
         const size_t last = std::min(unique.size(), first + options.chunk);
@@ -100,7 +151,9 @@ ModelTaskResult run_one(LoglikelihoodEngine & engine, const SuiteModel & model, 
         for (size_t i : missing) {
             batch.push_back(prepared.tokenized[i]);
         }
+        const auto start = std::chrono::steady_clock::now();
         const auto scores = engine.loglikelihood_tokens(batch);
+        cost.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         std::vector<StoredRequest> rows;
         for (size_t k = 0; k < missing.size(); ++k) {
             rows.push_back({hashes[missing[k]], prepared.requests[missing[k]], task.spec.name, scores[k]});
@@ -112,6 +165,16 @@ ModelTaskResult run_one(LoglikelihoodEngine & engine, const SuiteModel & model, 
         if (options.progress) {
             options.progress(done, unique.size());
         }
+    }
+    if (out.scored > 0) {
+        cost.requests = out.scored;
+        cost.tokens_decoded = engine.stats().tokens_decoded - tokens_before;
+        cost.load_seconds = out.facts.load_seconds;
+        cost.peak_rss_bytes = peak_rss_bytes();
+        cost.threads = resolve_threads(options.threads);
+        cost.batch = options.batch;
+        cost.machine = machine_description();
+        store.record_cost(run_id, sha, cost);
     }
     std::vector<LoglikelihoodResult> all;
     all.reserve(hashes.size());
@@ -133,6 +196,7 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
         store.record_task(task.representation ? task.representation->name : task.spec.name, file_text(path));
     }
     for (const auto & model_spec : suite.models) {
+        reset_peak_rss();  // the previous model is freed: each model gets its own peak
         Model model(model_spec.path);
         store.record_model(model.facts().sha256, facts_json(model_spec, model.facts()).dump());
         EngineOptions engine_options;
@@ -153,6 +217,7 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
             run.reused += result.reused;
             run.results.push_back(std::move(result));
         }
+        run.costs.push_back({model_spec, model.facts(), store.costs(model.facts().sha256)});
     }
     store.finish_run(run_id);
     return run;
@@ -209,6 +274,7 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
         }
     }
     std::ofstream(dir + "/summary.json", std::ios::binary | std::ios::trunc) << summary.dump(2) << '\n';
+    std::ofstream(dir + "/cost.json", std::ios::binary | std::ios::trunc) << cost_json(run).dump(2) << '\n';
 }
 
 }  // namespace compeval

@@ -27,8 +27,16 @@ struct ModelTaskResult {
     ModelFacts facts;
     const TaskSpec * spec = nullptr;
     TaskResult result;
-    size_t scored = 0;  // requests scored in this run
-    size_t reused = 0;  // requests found in the store
+    size_t scored = 0;           // requests scored in this run
+    size_t reused = 0;           // requests found in the store
+    size_t unique_requests = 0;  // distinct requests the task needs (scored + reused)
+};
+
+// Everything the store has measured about one model's cost, over all runs.
+struct ModelCost {
+    SuiteModel model;
+    ModelFacts facts;
+    std::vector<ScoringCost> measured;
 };
 
 struct ModelLayerResult {
@@ -41,6 +49,7 @@ struct ModelLayerResult {
 struct SuiteRunResult {
     std::vector<ModelTaskResult> results;
     std::vector<ModelLayerResult> layers;  // representational tasks (recomputed each run)
+    std::vector<ModelCost> costs;
     size_t scored = 0;
     size_t reused = 0;
 };
@@ -48,7 +57,8 @@ struct SuiteRunResult {
 SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const SuiteRunOptions & options = {});
 
 // samples.jsonl (one line per model x task x item x variant), summary.json and
-// summary.csv (one row per model x task x split x variant, every metric).
+// summary.csv (one row per model x task x split x variant, every metric),
+// layers.csv, and cost.json (measured scoring cost per model and task).
 void export_suite_results(const SuiteRunResult & run, const std::string & dir);
 
 }  // namespace compeval

@@ -1,0 +1,193 @@
+#include "analysis/cost_analysis.hpp"
+
+#include <fmt/core.h>
+#include <fmt/ranges.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace compeval {
+namespace {
+
+// Rates from the measured requests, extrapolated to every request a task
+// needs (a resumed run measured only part of them).
+nlohmann::json model_cost(const nlohmann::json & m, const CostOptions & options) {
+    double items = 0;
+    double seconds = 0;
+    double measured_seconds = 0;
+    double tokens = 0;
+    for (const auto & t : m.value("tasks", nlohmann::json::array())) {
+        const double measured = t.value("measured_requests", 0.0);
+        if (measured <= 0) {
+            continue;
+        }
+        items += t.value("items", 0.0);
+        seconds += t.value("seconds", 0.0) / measured * t.value("unique_requests", 0.0);
+        measured_seconds += t.value("seconds", 0.0);
+        tokens += t.value("tokens_decoded", 0.0);
+    }
+    nlohmann::json out = {{"model", m.value("model", "")},
+                          {"family", m.value("family", "")},
+                          {"size", m.value("size", "")},
+                          {"variant", m.value("variant", "")},
+                          {"n_params", m.value("n_params", 0.0)},
+                          {"file_bytes", m.value("file_bytes", 0.0)},
+                          {"load_seconds", m.value("load_seconds", 0.0)},
+                          {"peak_rss_bytes", m.value("peak_rss_bytes", 0.0)},
+                          {"threads", m.value("threads", 0)},
+                          {"machine", m.value("machine", "")},
+                          {"measured", items > 0 && seconds > 0}};
+    if (items > 0 && seconds > 0) {
+        const double items_per_s = items / seconds;
+        out["items_per_s"] = items_per_s;
+        out["tokens_per_s"] = measured_seconds > 0 ? tokens / measured_seconds : 0.0;
+        out["latency_ms_per_item"] = 1000.0 / items_per_s;
+        out["seconds_per_1k_items"] = 1000.0 / items_per_s;
+        out["cost_per_1k_items"] =
+            options.price_per_hour > 0 ? 1000.0 / items_per_s / 3600.0 * options.price_per_hour : 1000.0 / items_per_s;
+    }
+    return out;
+}
+
+std::string fmt_interval(const Interval & i) {
+    return fmt::format("{:.3f} [{:.3f}, {:.3f}]", i.estimate, i.low, i.high);
+}
+
+}  // namespace
+
+std::vector<size_t> pareto_frontier(const std::vector<double> & accuracy, const std::vector<double> & cost) {
+    std::vector<size_t> out;
+    for (size_t i = 0; i < accuracy.size(); ++i) {
+        bool dominated = false;
+        for (size_t j = 0; j < accuracy.size() && !dominated; ++j) {
+            dominated = j != i && accuracy[j] >= accuracy[i] && cost[j] <= cost[i] &&
+                        (accuracy[j] > accuracy[i] || cost[j] < cost[i]);
+        }
+        if (!dominated) {
+            out.push_back(i);
+        }
+    }
+    return out;
+}
+
+nlohmann::json cost_section(const nlohmann::json & cost_file, const std::map<std::string, ModelScores> & scores,
+                            const nlohmann::json & findings, const CostOptions & options) {
+    nlohmann::json section = {
+        {"unit", options.price_per_hour > 0 ? "price per 1k items" : "machine-seconds per 1k items"},
+        {"price_per_hour", options.price_per_hour},
+        {"models", nlohmann::json::array()}};
+    // Accuracy and cost of each model measured on both.
+    std::vector<double> accuracy;
+    std::vector<double> cost;
+    std::vector<std::string> names;
+    const auto listed =
+        cost_file.is_object() ? cost_file.value("models", nlohmann::json::array()) : nlohmann::json::array();
+    for (const auto & m : listed) {
+        auto row = model_cost(m, options);
+        const auto it = scores.find(row["model"].get<std::string>());
+        if (it != scores.end() && !it->second.all_items.empty()) {
+            const auto acc = bootstrap_mean(it->second.all_items, options.iterations, options.seed);
+            row["accuracy"] = {{"estimate", acc.estimate}, {"low", acc.low}, {"high", acc.high}};
+            if (row["measured"].get<bool>()) {
+                accuracy.push_back(acc.estimate);
+                cost.push_back(row["cost_per_1k_items"].get<double>());
+                names.push_back(row["model"].get<std::string>());
+            }
+        }
+        section["models"].push_back(std::move(row));
+    }
+    nlohmann::json frontier = nlohmann::json::array();
+    for (size_t i : pareto_frontier(accuracy, cost)) {
+        frontier.push_back(names[i]);
+    }
+    section["pareto"] = frontier;
+    for (auto & row : section["models"]) {
+        row["on_pareto_frontier"] = std::find(frontier.begin(), frontier.end(), row["model"]) != frontier.end();
+    }
+
+    // Criterion 1, robustness: compositional accuracy (unseen combinations
+    // where the data has them); contenders are the models whose interval
+    // reaches the best model's estimate.
+    std::map<std::string, BootstrapInterval> robust;
+    std::string best;
+    for (const auto & [name, s] : scores) {
+        if (s.compositional_items.empty()) {
+            continue;
+        }
+        robust[name] = bootstrap_mean(s.compositional_items, options.iterations, options.seed);
+        if (best.empty() || robust[name].estimate > robust[best].estimate) {
+            best = name;
+        }
+    }
+    nlohmann::json reasons = nlohmann::json::array();
+    if (best.empty()) {
+        section["recommendation"] = {{"model", nullptr}, {"reasons", {"no scored tasks"}}};
+        return section;
+    }
+    std::vector<std::string> contenders;
+    for (const auto & [name, i] : robust) {
+        if (i.high >= robust[best].estimate) {
+            contenders.push_back(name);
+        }
+    }
+    reasons.push_back(
+        fmt::format("Robustness: the highest compositional accuracy is {}'s, {}; not detectably "
+                    "worse: {}.",
+                    best, fmt_interval(robust[best]), fmt::join(contenders, ", ")));
+    const double baseline = scores.at(best).baseline;
+    const bool above_chance = robust[best].low > baseline;
+    if (!above_chance) {
+        reasons.push_back(
+            fmt::format("No model is detectably above the majority-answer baseline ({:.3f}) on "
+                        "these items: none is fit for unseen combinations on this evidence.",
+                        baseline));
+    }
+
+    // Criterion 2, cost: the cheapest contender (a bigger model is worth its
+    // price only if it buys a detectable gain).
+    std::string pick;
+    double pick_cost = 0;
+    for (const auto & row : section["models"]) {
+        const auto name = row["model"].get<std::string>();
+        if (!row["measured"].get<bool>() || std::find(contenders.begin(), contenders.end(), name) == contenders.end()) {
+            continue;
+        }
+        const double c = row["cost_per_1k_items"].get<double>();
+        if (pick.empty() || c < pick_cost) {
+            pick = name;
+            pick_cost = c;
+        }
+    }
+    if (pick.empty()) {
+        pick = best;
+        reasons.push_back("Cost: not measured for the contenders (all requests were reused from the store).");
+    } else {
+        reasons.push_back(fmt::format("Cost: the cheapest of them is {} at {:.4g} {}.", pick, pick_cost,
+                                      section["unit"].get<std::string>()));
+    }
+
+    // Criterion 3, instruction tuning: convenience only where it does not
+    // detectably cost compositional accuracy.
+    std::vector<std::string> hurt;
+    for (const auto & f : findings) {
+        if (f.value("comparison", "") == "instruction tuning" && f.value("p_holm", 1.0) < 0.05 &&
+            f.value("high", 0.0) < 0.0) {
+            hurt.push_back(fmt::format("{} on {} ({:+.3f})", f["a"].get<std::string>(), f["task"].get<std::string>(),
+                                       f["effect"].get<double>()));
+        }
+    }
+    if (hurt.empty()) {
+        reasons.push_back("Instruction tuning: no detectable loss of compositional accuracy in these findings.");
+    } else {
+        reasons.push_back(
+            fmt::format("Instruction tuning detectably hurt: {}; prefer the base model with a "
+                        "prompt where the instruct variant is not needed.",
+                        fmt::join(hurt, "; ")));
+    }
+    section["recommendation"] = {{"model", above_chance ? nlohmann::json(pick) : nlohmann::json(nullptr)},
+                                 {"contenders", contenders},
+                                 {"reasons", reasons}};
+    return section;
+}
+
+}  // namespace compeval

@@ -1,0 +1,139 @@
+#include "report/html_report.hpp"
+
+#include "report/web_assets.hpp"
+
+#include <cctype>
+#include <string_view>
+
+namespace compeval {
+namespace {
+
+// Only "</script" ends a script element early (HTML's script data state);
+// "<\/script" reads the same inside a JavaScript string or regular expression.
+std::string script_safe(std::string_view text) {
+    std::string out;
+    out.reserve(text.size());
+    for (size_t i = 0; i < text.size(); ++i) {
+        out += text[i];
+        if (text[i] != '<' || i + 7 >= text.size() || text[i + 1] != '/') {
+            continue;
+        }
+        std::string word(text.substr(i + 2, 6));
+        for (auto & c : word) {
+            c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+        }
+        if (word == "script") {
+            out += '\\';
+        }
+    }
+    return out;
+}
+
+// The report's JSON with every '<' as \u003c, so no text in it (a sample
+// reading "</script>" or "<!--") can change how the page parses.
+std::string json_for_script(const nlohmann::json & data) {
+    const std::string text = data.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    std::string out;
+    out.reserve(text.size());
+    for (const char c : text) {
+        if (c == '<') {
+            out += "\\u003c";
+        } else {
+            out += c;
+        }
+    }
+    return out;
+}
+
+std::string html_escape(std::string_view text) {
+    std::string out;
+    for (const char c : text) {
+        switch (c) {
+            case '&':
+                out += "&amp;";
+                break;
+            case '<':
+                out += "&lt;";
+                break;
+            case '>':
+                out += "&gt;";
+                break;
+            case '"':
+                out += "&quot;";
+                break;
+            default:
+                out += c;
+        }
+    }
+    return out;
+}
+
+const char * kBody = R"(<body>
+<h1>compeval report</h1>
+<p class="meta" id="run-meta"></p>
+<h2>Recommendation</h2>
+<section id="recommendation"></section>
+<h2>Findings: scale and instruction tuning</h2>
+<p class="howto">One row per family, task and comparison. <b>Instruction tuning</b> compares an instruct model
+with its base on the same items (paired bootstrap); <b>scale</b> is the slope of accuracy per 10&times; parameters
+across a family's base models. p-values are Holm-corrected over the table; "no detectable effect" rows give the
+minimum detectable effect (MDE) for their item count.</p>
+<section id="findings"></section>
+<h2>Charts</h2>
+<p class="howto">Scaling: each point is a model's accuracy on a task, bars are 95% intervals; a rising line within
+a family means scale helps. Instruction tuning: bars left of zero mean the instruct variant lost accuracy. Seen vs
+unseen: bars right of zero mean the model does better on combinations it was shown than on new ones. Layers: the
+representational measures from the embedding layer (0) to the last. Confusion: which answers the models give for
+each gold answer. Cost: models up and to the left are better; the line joins the models no other beats on both.</p>
+<div class="chart" id="chart-scaling"></div>
+<div class="chart" id="chart-tuning"></div>
+<div class="chart" id="chart-gaps"></div>
+<div class="chart" id="chart-layers"></div>
+<div class="chart" id="chart-confusion"></div>
+<div class="chart" id="chart-pareto"></div>
+<h2>Does compositional ability go with task performance?</h2>
+<p class="howto">Spearman's rho across models between each compositional measure and the model's accuracy over
+all items, with an exact permutation p-value.</p>
+<section id="correlation"></section>
+<h2>Cost</h2>
+<p class="note" id="cost-unit"></p>
+<section id="cost"></section>
+<h2>Accuracy per task and split</h2>
+<section id="accuracy"></section>
+<h2>Samples</h2>
+<div class="filters">
+<label>task <select id="filter-task"><option value="">all</option></select></label>
+<label>class <select id="filter-class"><option value="">all</option></select></label>
+<label>correct <select id="filter-correct"><option value="">all</option><option value="true">correct</option>
+<option value="false">wrong</option></select></label>
+</div>
+<p id="samples-count"></p>
+<table id="samples-table"><thead><tr><th>model</th><th>task</th><th>split</th><th>id</th><th>prompt</th>
+<th>gold</th><th>predicted</th><th>correct</th><th>fields</th></tr></thead><tbody></tbody></table>
+)";
+
+}  // namespace
+
+std::string report_html(const RunReport & report) {
+    std::string html =
+        "<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n<title>compeval report: ";
+    html += html_escape(report.data.value("run", ""));
+    html += "</title>\n<style>\n";
+    html += web_assets::report_page_css();
+    html += "</style>\n";
+    for (const auto js : {web_assets::vega_js(), web_assets::vega_lite_js(), web_assets::vega_embed_js()}) {
+        html += "<script>\n";
+        html += script_safe(js);
+        html += "\n</script>\n";
+    }
+    html += "</head>\n";
+    html += kBody;
+    html += R"(<script type="application/json" id="report-data">)";
+    html += json_for_script(report.data);
+    html += "</script>\n<script>\n";
+    html += script_safe(web_assets::report_page_js());
+    html += "\n</script>\n</body>\n</html>\n";
+    return html;
+}
+
+}  // namespace compeval

@@ -1,0 +1,80 @@
+#include "report/markdown_report.hpp"
+
+#include <fmt/core.h>
+
+namespace compeval {
+
+std::string report_markdown(const RunReport & report) {
+    const auto & d = report.data;
+    std::string md = fmt::format(
+        "# compeval report: {}\n\nMetric `{}`; intervals are 95% (Wilson for proportions, "
+        "percentile bootstrap with {} iterations, seed {}).\n\n",
+        d["run"].get<std::string>(), d["metric"].get<std::string>(), d["bootstrap"]["iterations"].get<int>(),
+        d["bootstrap"]["seed"].get<uint64_t>());
+    md +=
+        "## Findings\n\n| family | task | comparison | A vs B | n | effect [95% CI] | p (Holm) | verdict |\n"
+        "|---|---|---|---|---|---|---|---|\n";
+    for (const auto & f : d["findings"]) {
+        md += fmt::format("| {} | {} | {} | {} vs {} | {} | {:+.3f} [{:+.3f}, {:+.3f}] | {:.3f} | {} |\n",
+                          f["family"].get<std::string>(), f["task"].get<std::string>(),
+                          f["comparison"].get<std::string>(), f["a"].get<std::string>(), f["b"].get<std::string>(),
+                          f["n"].get<size_t>(), f["effect"].get<double>(), f["low"].get<double>(),
+                          f["high"].get<double>(), f["p_holm"].get<double>(), f["verdict"].get<std::string>());
+    }
+    md +=
+        "\n## Accuracy (mean over prompts)\n\n| model | task | split | n | accuracy [95% CI] | rework/item |\n"
+        "|---|---|---|---|---|---|\n";
+    for (const auto & t : d["tasks"]) {
+        for (const auto & a : t["accuracy_mean_over_prompts"]) {
+            md +=
+                fmt::format("| {} | {} | {} | {} | {:.3f} [{:.3f}, {:.3f}] | {:.3f} |\n", t["model"].get<std::string>(),
+                            t["task"].get<std::string>(), a["split"].get<std::string>(), a["n"].get<size_t>(),
+                            a["bootstrap"]["estimate"].get<double>(), a["bootstrap"]["low"].get<double>(),
+                            a["bootstrap"]["high"].get<double>(), t["rework_per_item"].get<double>());
+        }
+        if (t.contains("seen_unseen_gap")) {
+            const auto & g = t["seen_unseen_gap"];
+            md += fmt::format("| {} | {} | seen - unseen gap | | {:+.3f} [{:+.3f}, {:+.3f}] | |\n",
+                              t["model"].get<std::string>(), t["task"].get<std::string>(), g["gap"].get<double>(),
+                              g["low"].get<double>(), g["high"].get<double>());
+        }
+    }
+    md +=
+        "\n## Does compositional ability go with task performance?\n\n| measure | models | rho | p | verdict |\n"
+        "|---|---|---|---|---|\n";
+    for (const auto & r : d["ability_correlation"]) {
+        md += fmt::format("| {} | {} | {} | {} | {} |\n", r["measure"].get<std::string>(), r["n_models"].get<size_t>(),
+                          r["rho"].is_null() ? "-" : fmt::format("{:+.3f}", r["rho"].get<double>()),
+                          r["p"].is_null() ? "-" : fmt::format("{:.3f}", r["p"].get<double>()),
+                          r["verdict"].get<std::string>());
+    }
+    const auto & cost = d["cost"];
+    md += fmt::format(
+        "\n## Cost\n\nCost unit: {}. Rates are measured on the scored requests and extrapolated to each "
+        "task's full set.\n\n| model | params | file MB | load s | items/s | tokens/s | ms/item | peak RSS MB | "
+        "cost/1k items | accuracy | Pareto |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        cost["unit"].get<std::string>());
+    for (const auto & m : cost["models"]) {
+        const bool measured = m["measured"].get<bool>();
+        auto num = [&](const char * key, const char * f) {
+            return measured ? fmt::format(fmt::runtime(f), m[key].get<double>()) : std::string("-");
+        };
+        md += fmt::format(
+            "| {} | {:.3g} | {:.1f} | {:.3f} | {} | {} | {} | {:.1f} | {} | {} | {} |\n", m["model"].get<std::string>(),
+            m["n_params"].get<double>(), m["file_bytes"].get<double>() / 1e6, m["load_seconds"].get<double>(),
+            num("items_per_s", "{:.2f}"), num("tokens_per_s", "{:.0f}"), num("latency_ms_per_item", "{:.1f}"),
+            m["peak_rss_bytes"].get<double>() / 1e6, num("cost_per_1k_items", "{:.4g}"),
+            m.contains("accuracy") ? fmt::format("{:.3f}", m["accuracy"]["estimate"].get<double>()) : std::string("-"),
+            m["on_pareto_frontier"].get<bool>() ? "yes" : "");
+    }
+    const auto & rec = cost["recommendation"];
+    md += fmt::format("\n## Recommendation\n\n**{}**\n\n",
+                      rec["model"].is_null() ? std::string("No model is recommended on this evidence.")
+                                             : "Recommended: " + rec["model"].get<std::string>());
+    for (const auto & r : rec["reasons"]) {
+        md += "- " + r.get<std::string>() + "\n";
+    }
+    return md;
+}
+
+}  // namespace compeval

@@ -1,0 +1,268 @@
+// The compeval report page. Every table, chart and the sample explorer are
+// drawn from the report's JSON embedded in the page (#report-data), the same
+// object compeval writes to report.json: one source for every number.
+// Numbers print as the Markdown report prints them (3 decimals, signed effects).
+(function () {
+  'use strict';
+  const data = JSON.parse(document.getElementById('report-data').textContent);
+
+  const fixed = (x, digits = 3) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits));
+  const signed = (x) => (x < 0 || Object.is(x, -0) ? '' : '+') + x.toFixed(3);
+
+  function el(tag, attrs = {}, children = []) {
+    const node = document.createElement(tag);
+    for (const [k, v] of Object.entries(attrs)) {
+      node.setAttribute(k, v);
+    }
+    for (const c of [].concat(children)) {
+      node.append(c instanceof Node ? c : document.createTextNode(String(c)));
+    }
+    return node;
+  }
+
+  function table(id, header, rows) {
+    const head = el('thead', {}, el('tr', {}, header.map((h) => el('th', {}, h))));
+    const body = el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c) => el('td', {}, c)))));
+    return el('table', { id }, [head, body]);
+  }
+
+  // ---- header and recommendation ----
+  document.getElementById('run-meta').textContent =
+    `Run ${data.run}; metric ${data.metric}; intervals are 95% (Wilson for proportions, percentile bootstrap with ` +
+    `${data.bootstrap.iterations} iterations, seed ${data.bootstrap.seed}).`;
+  const rec = data.cost.recommendation;
+  document.getElementById('recommendation').append(
+    el('p', { class: 'verdict' }, rec.model === null ? 'No model is recommended on this evidence.'
+      : `Recommended: ${rec.model}`),
+    el('ul', {}, rec.reasons.map((r) => el('li', {}, r))));
+
+  // ---- tables ----
+  document.getElementById('findings').append(table('findings-table',
+    ['family', 'task', 'comparison', 'A vs B', 'n', 'effect [95% CI]', 'p (Holm)', 'verdict'],
+    data.findings.map((f) => [f.family, f.task, f.comparison, `${f.a} vs ${f.b}`, f.n,
+      `${signed(f.effect)} [${signed(f.low)}, ${signed(f.high)}]`, fixed(f.p_holm), f.verdict])));
+
+  const accuracyRows = [];
+  for (const t of data.tasks) {
+    for (const a of t.accuracy_mean_over_prompts) {
+      const b = a.bootstrap;
+      accuracyRows.push([t.model, t.task, a.split, a.n, `${fixed(b.estimate)} [${fixed(b.low)}, ${fixed(b.high)}]`,
+        fixed(t.rework_per_item)]);
+    }
+  }
+  document.getElementById('accuracy').append(table('accuracy-table',
+    ['model', 'task', 'split', 'n', 'accuracy [95% CI]', 'rework/item'], accuracyRows));
+
+  document.getElementById('correlation').append(table('correlation-table',
+    ['measure', 'models', 'rho', 'p', 'verdict'],
+    data.ability_correlation.map((r) => [r.measure, r.n_models, r.rho === null ? '-' : signed(r.rho),
+      r.p === null ? '-' : fixed(r.p), r.verdict])));
+
+  const cost = data.cost;
+  document.getElementById('cost-unit').textContent = `Cost unit: ${cost.unit}.`;
+  document.getElementById('cost').append(table('cost-table',
+    ['model', 'params', 'file MB', 'load s', 'items/s', 'tokens/s', 'ms/item', 'peak RSS MB', 'cost/1k items',
+      'accuracy', 'Pareto'],
+    cost.models.map((m) => [m.model, m.n_params.toPrecision(3), fixed(m.file_bytes / 1e6, 1), fixed(m.load_seconds),
+      m.measured ? fixed(m.items_per_s, 2) : '-', m.measured ? fixed(m.tokens_per_s, 0) : '-',
+      m.measured ? fixed(m.latency_ms_per_item, 1) : '-', fixed(m.peak_rss_bytes / 1e6, 1),
+      m.measured ? m.cost_per_1k_items.toPrecision(4) : '-', m.accuracy ? fixed(m.accuracy.estimate) : '-',
+      m.on_pareto_frontier ? 'yes' : ''])));
+
+  // ---- charts ----
+  const charts = {};
+  charts['chart-scaling'] = {
+    title: 'Accuracy by model size, per family (mean over prompts; 95% bootstrap interval)',
+    values: data.tasks.filter((t) => t.accuracy_overall && t.n_params > 0).map((t) => ({
+      family: t.family, task: t.task, model: t.model, variant: t.variant, params: t.n_params,
+      accuracy: t.accuracy_overall.bootstrap.estimate, low: t.accuracy_overall.bootstrap.low,
+      high: t.accuracy_overall.bootstrap.high })),
+    spec: {
+      facet: { column: { field: 'family', title: 'family' } },
+      spec: {
+        width: 260, height: 200,
+        layer: [
+          { mark: { type: 'line', opacity: 0.5 }, transform: [{ filter: "datum.variant == 'base'" }],
+            encoding: { x: { field: 'params', type: 'quantitative', scale: { type: 'log' }, title: 'parameters',
+              axis: { format: '~s' } },
+              y: { field: 'accuracy', type: 'quantitative' }, color: { field: 'task', type: 'nominal' } } },
+          { mark: 'errorbar',
+            encoding: { x: { field: 'params', type: 'quantitative', scale: { type: 'log' } },
+              y: { field: 'low', type: 'quantitative', scale: { domain: [0, 1] }, title: 'accuracy' },
+              y2: { field: 'high' }, color: { field: 'task', type: 'nominal' } } },
+          { mark: { type: 'point', filled: true, size: 60 },
+            encoding: { x: { field: 'params', type: 'quantitative', scale: { type: 'log' } },
+              y: { field: 'accuracy', type: 'quantitative' }, color: { field: 'task', type: 'nominal' },
+              shape: { field: 'variant', type: 'nominal' },
+              tooltip: [{ field: 'model' }, { field: 'task' }, { field: 'accuracy', format: '.3f' }] } },
+        ],
+      },
+    },
+  };
+  charts['chart-tuning'] = {
+    title: 'Instruction tuning: instruct minus base accuracy on the same items (paired bootstrap 95% CI)',
+    values: data.findings.filter((f) => f.comparison === 'instruction tuning').map((f) => ({
+      label: `${f.family}: ${f.a} vs ${f.b}`, task: f.task, effect: f.effect, low: f.low, high: f.high })),
+    spec: {
+      width: 420, height: { step: 22 },
+      layer: [
+        { mark: 'bar', encoding: { y: { field: 'task', type: 'nominal' }, yOffset: { field: 'label' },
+          x: { field: 'effect', type: 'quantitative', title: 'accuracy difference' },
+          color: { field: 'label', type: 'nominal', title: 'comparison' } } },
+        { mark: 'errorbar', encoding: { y: { field: 'task', type: 'nominal' }, yOffset: { field: 'label' },
+          x: { field: 'low', type: 'quantitative', title: 'accuracy difference' }, x2: { field: 'high' } } },
+        { mark: { type: 'rule', color: '#333' }, encoding: { x: { datum: 0 } } },
+      ],
+    },
+  };
+  charts['chart-gaps'] = {
+    title: 'Seen minus unseen combination accuracy (95% CI): a positive gap means memorized combinations',
+    values: data.tasks.filter((t) => t.seen_unseen_gap).map((t) => ({ model: t.model, task: t.task,
+      gap: t.seen_unseen_gap.gap, low: t.seen_unseen_gap.low, high: t.seen_unseen_gap.high })),
+    spec: {
+      width: 420, height: { step: 22 },
+      layer: [
+        { mark: 'bar', encoding: { y: { field: 'model', type: 'nominal' }, x: { field: 'gap', type: 'quantitative',
+          title: 'seen - unseen accuracy' }, color: { field: 'task', type: 'nominal' } } },
+        { mark: 'errorbar', encoding: { y: { field: 'model', type: 'nominal' },
+          x: { field: 'low', type: 'quantitative', title: 'seen - unseen accuracy' }, x2: { field: 'high' } } },
+        { mark: { type: 'rule', color: '#333' }, encoding: { x: { datum: 0 } } },
+      ],
+    },
+  };
+  charts['chart-layers'] = {
+    title: 'Representational measures per layer (layer 0 = token embeddings)',
+    values: data.layers.filter((l) => l.value !== null).map((l) => ({ ...l, panel: `${l.task}: ${l.metric}` })),
+    spec: {
+      facet: { field: 'panel', type: 'nominal', title: null }, columns: 3,
+      resolve: { scale: { y: 'independent' } },
+      spec: { width: 220, height: 150, mark: { type: 'line', point: true },
+        encoding: { x: { field: 'layer', type: 'quantitative', axis: { tickMinStep: 1 } },
+          y: { field: 'value', type: 'quantitative', scale: { zero: false } },
+          color: { field: 'model', type: 'nominal' },
+          tooltip: [{ field: 'model' }, { field: 'layer' }, { field: 'value', format: '.3f' }] } },
+    },
+  };
+  const confusion = [];
+  for (const t of data.tasks) {
+    for (const [gold, preds] of Object.entries(t.confusion || {})) {
+      for (const [pred, count] of Object.entries(preds)) {
+        confusion.push({ model: t.model, task: t.task, gold, pred, count });
+      }
+    }
+  }
+  // Ranking tasks answer with whole sentences: only short answer sets make a readable matrix.
+  const labelTasks = new Set();
+  const answers = {};
+  for (const c of confusion) {
+    (answers[c.task] = answers[c.task] || new Set()).add(c.gold);
+  }
+  for (const [task, set] of Object.entries(answers)) {
+    if (set.size <= 6) labelTasks.add(task);
+  }
+  charts['chart-confusion'] = {
+    title: 'Confusion matrices (gold answer by predicted answer, counts over items and prompts)',
+    values: confusion.filter((c) => labelTasks.has(c.task)),
+    spec: {
+      facet: { row: { field: 'task', title: null }, column: { field: 'model', title: null } },
+      resolve: { scale: { x: 'independent', y: 'independent', color: 'independent' } },
+      spec: { width: 120, height: 120,
+        layer: [
+          { mark: 'rect', encoding: { x: { field: 'pred', type: 'nominal', title: 'predicted' },
+            y: { field: 'gold', type: 'nominal', title: 'gold' },
+            color: { field: 'count', type: 'quantitative', legend: null } } },
+          { mark: { type: 'text', color: 'black' }, encoding: { x: { field: 'pred', type: 'nominal' },
+            y: { field: 'gold', type: 'nominal' }, text: { field: 'count', type: 'quantitative' } } },
+        ] },
+    },
+  };
+  const paretoPoints = cost.models.filter((m) => m.measured && m.accuracy).map((m) => ({ model: m.model,
+    cost: m.cost_per_1k_items, accuracy: m.accuracy.estimate, low: m.accuracy.low, high: m.accuracy.high,
+    frontier: m.on_pareto_frontier }));
+  charts['chart-pareto'] = {
+    title: `Accuracy against cost (${cost.unit}); the line joins the Pareto frontier`,
+    values: paretoPoints,
+    spec: {
+      width: 420, height: 260,
+      layer: [
+        { mark: { type: 'line', color: '#888' }, transform: [{ filter: 'datum.frontier' }],
+          encoding: { x: { field: 'cost', type: 'quantitative', title: cost.unit, scale: { zero: false } },
+            y: { field: 'accuracy', type: 'quantitative' }, order: { field: 'cost' } } },
+        { mark: 'errorbar', encoding: { x: { field: 'cost', type: 'quantitative' },
+          y: { field: 'low', type: 'quantitative', title: 'accuracy', scale: { zero: false } }, y2: { field: 'high' } } },
+        { mark: { type: 'point', filled: true, size: 80 }, encoding: { x: { field: 'cost', type: 'quantitative' },
+          y: { field: 'accuracy', type: 'quantitative' }, color: { field: 'frontier', type: 'nominal', title: 'Pareto' },
+          tooltip: [{ field: 'model' }, { field: 'cost', format: '.4g' }, { field: 'accuracy', format: '.3f' }] } },
+        { mark: { type: 'text', dx: 8, align: 'left' }, encoding: { x: { field: 'cost', type: 'quantitative' },
+          y: { field: 'accuracy', type: 'quantitative' }, text: { field: 'model' } } },
+      ],
+    },
+  };
+
+  const rendered = [];
+  for (const [id, chart] of Object.entries(charts)) {
+    const holder = document.getElementById(id);
+    holder.before(el('h3', {}, chart.title));
+    if (chart.values.length === 0) {
+      holder.setAttribute('data-empty', 'true');
+      holder.append(el('p', { class: 'empty' }, 'Nothing to draw: this run has no data for this chart.'));
+      continue;
+    }
+    const spec = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', data: { values: chart.values },
+      ...chart.spec };
+    rendered.push(vegaEmbed(holder, spec, { actions: false, renderer: 'svg' }));
+  }
+
+  // ---- sample explorer ----
+  const samples = data.samples;
+  const taskSelect = document.getElementById('filter-task');
+  const classSelect = document.getElementById('filter-class');
+  const correctSelect = document.getElementById('filter-correct');
+  const option = (value, text) => el('option', { value }, text);
+  for (const task of [...new Set(samples.map((s) => s.task))].sort()) {
+    taskSelect.append(option(task, task));
+  }
+  const classes = new Set();
+  for (const s of samples) {
+    for (const [k, v] of Object.entries(s.fields)) {
+      classes.add(`${k}=${v}`);
+    }
+  }
+  for (const c of [...classes].sort()) {
+    classSelect.append(option(c, c));
+  }
+  const shown = 200;
+  function applyFilters() {
+    const task = taskSelect.value;
+    const cls = classSelect.value;
+    const correct = correctSelect.value;
+    const matches = samples.filter((s) => {
+      if (task && s.task !== task) return false;
+      if (correct && String(s.correct) !== correct) return false;
+      if (cls) {
+        const eq = cls.indexOf('=');
+        if (s.fields[cls.slice(0, eq)] !== cls.slice(eq + 1)) return false;
+      }
+      return true;
+    });
+    const body = document.querySelector('#samples-table tbody');
+    body.replaceChildren(...matches.slice(0, shown).map((s) => el('tr', { class: s.correct ? 'right' : 'wrong' },
+      [s.model, s.task, s.split, s.id, s.prompt, s.gold, s.pred, s.correct ? 'yes' : 'no',
+        Object.entries(s.fields).map(([k, v]) => `${k}=${v}`).join(' ')].map((c) => el('td', {}, c)))));
+    const count = document.getElementById('samples-count');
+    count.dataset.matches = String(matches.length);
+    count.textContent = `${matches.length} of ${samples.length} samples match` +
+      (matches.length > shown ? `; the first ${shown} are shown.` : '.');
+  }
+  for (const s of [taskSelect, classSelect, correctSelect]) {
+    s.addEventListener('change', applyFilters);
+  }
+  applyFilters();
+
+  Promise.all(rendered).then(() => {
+    window.compevalReady = true;
+  }).catch((e) => {
+    console.error('chart failed: ' + e);
+    window.compevalReady = true;
+  });
+})();

@@ -1,0 +1,223 @@
+// The report end to end: a real run (three generated models, a label task, the
+// example domain's seen/unseen split and a per-layer task) -> report files ->
+// the HTML opened in headless Chromium (tests/browser/check_report.mjs over the
+// DevTools protocol). Every chart must draw, the console stay clean, the
+// explorer's filters match counts computed here, and the HTML, Markdown and
+// JSON show the same numbers. The screenshot is kept as a test artifact.
+#include "data/domain_spec.hpp"
+#include "report/report_files.hpp"
+#include "runs/suite_runner.hpp"
+#include "test_support.hpp"
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <fmt/core.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace compeval {
+namespace {
+
+// The run: tiny and small base models (a scale comparison) and tiny's
+// instruct variant (an instruction-tuning comparison) in one family.
+std::string write_report_suite(const std::string & dir) {
+    std::ofstream data(dir + "/toy.tsv");
+    data << "text\tlabel\tkind\n";
+    const char * adjectives[] = {"red", "fake", "small", "former", "wooden", "toy"};
+    const char * nouns[] = {"apple", "gun", "car", "chair", "leaf", "coin"};
+    for (size_t i = 0; i < 36; ++i) {
+        const char * n = nouns[i / 6];
+        data << "a " << adjectives[i % 6] << " " << n << " is a " << n << "\t" << (i % 3 == 0 ? 0 : 1) << "\tk" << i % 2
+             << "\n";
+    }
+    std::ofstream(dir + "/toy.yaml") << R"(name: toy
+data:
+  format: tsv
+  splits: {all: "{data_dir}/toy.tsv"}
+  keep: [kind]
+scoring:
+  mode: label_words
+  label: label
+  label_words: {"1": " yes", "0": " no"}
+prompts:
+  - {name: question, plain: "Question: is it true that {{text}}? Answer:", chat: {user: "Is it true that {{text}}?"}}
+  - {name: claim, plain: "Claim: {{text}}. True? Answer:", chat: {user: "Claim: {{text}}. True or false?"}}
+)";
+    std::ofstream phrases(dir + "/phrases.tsv");
+    phrases << "adjective\tnoun\n";
+    for (size_t i = 0; i < 16; ++i) {
+        phrases << adjectives[i % 6] << "\t" << nouns[(i * 5 + 1) % 6] << "\n";
+    }
+    std::ofstream(dir + "/fit.yaml") << R"(name: composition-fit
+kind: composition_fit
+category: representational-composition
+carrier: "This is a {{phrase}}."
+pooling: last
+layers: all
+max_phrases: 40
+ridge_lambda: 1.0
+seed: 3
+data:
+  phrases: "{data_dir}/phrases.tsv"
+)";
+    build_domain(load_domain_spec(std::string(COMPEVAL_SOURCE_DIR) + "/domains/factory.yaml"), dir + "/factory");
+    std::ofstream(dir + "/suite.yaml") << "name: report\ndata_dir: .\nmodels:\n"
+                                       << "  - {name: tiny, path: " << test::model_path("tiny-f32")
+                                       << ", family: random, size: 4M}\n"
+                                       << "  - {name: small, path: " << test::model_path("small-f32")
+                                       << ", family: random, size: 20M}\n"
+                                       << "  - {name: tiny-chat, path: "
+                                       << test::model_path("chat-tiny-suite", test::kChatTemplate)
+                                       << ", family: random, size: 4M, variant: instruct}\n"
+                                       << "tasks:\n  - toy.yaml\n  - fit.yaml\n"
+                                       << "  - {path: factory/task.yaml, data_dir: factory, limit: 30}\n";
+    return dir + "/suite.yaml";
+}
+
+// The cells of the Markdown table that follows `heading`.
+std::vector<std::vector<std::string>> markdown_table(const std::string & md, const std::string & heading) {
+    std::vector<std::vector<std::string>> rows;
+    std::istringstream in(md.substr(md.find(heading)));
+    std::string line;
+    int seen = 0;
+    while (std::getline(in, line)) {
+        if (line.rfind('|', 0) != 0) {
+            if (seen > 0) {
+                break;
+            }
+            continue;
+        }
+        if (++seen <= 2) {
+            continue;  // header and |---| rule
+        }
+        std::vector<std::string> cells;
+        std::string cell;
+        std::istringstream cs(line.substr(1));
+        while (std::getline(cs, cell, '|')) {
+            cells.push_back(cell.substr(1, cell.size() - 2));
+        }
+        rows.push_back(cells);
+    }
+    return rows;
+}
+
+TEST(ReportHtml, ChromiumDrawsEveryChartAndTheNumbersAgreeWithMarkdownAndJson) {
+    const char * chromium = std::getenv("CHROMIUM") != nullptr ? std::getenv("CHROMIUM") : "/usr/bin/chromium";
+    if (!std::filesystem::exists(chromium) || test::run_command("node --version").exit_code != 0) {
+        GTEST_SKIP() << "needs Chromium (" << chromium << ") and Node.js; scripts/test.sh installs both";
+    }
+    const std::string dir = test::temp_dir("report-html");
+    const SuiteSpec suite = load_suite_spec(write_report_suite(dir));
+    ResultsStore store(dir + "/results.sqlite");
+    export_suite_results(run_suite(suite, store, {}), dir + "/run");
+    const auto files = write_report_files(dir + "/run", {}, "2026-01-01T00-00-00.000000");
+    const nlohmann::json & json = files.report.data;
+
+    // Explorer filters, and the counts they must give, from the JSON's samples.
+    const auto & samples = json["samples"];
+    const nlohmann::json filters = {{{"task", "toy"}},
+                                    {{"task", "factory-defects"}, {"correct", "false"}},
+                                    {{"class", "kind=k1"}, {"correct", "true"}},
+                                    nlohmann::json::object()};
+    std::ofstream(dir + "/filters.json") << filters.dump();
+    const std::string artifact_dir = std::string(COMPEVAL_TEST_TMP_DIR) + "/../test-artifacts";
+    std::filesystem::create_directories(artifact_dir);
+    const std::string shot = artifact_dir + "/report-screenshot.png";
+    std::filesystem::remove(shot);
+    const auto check = test::run_command("NODE_PATH=" COMPEVAL_NODE_MODULES " CHROMIUM=" + std::string(chromium) +
+                                         " node " COMPEVAL_SOURCE_DIR "/tests/browser/check_report.mjs " + dir +
+                                         "/run/report.html " + shot + " " + dir + "/filters.json");
+    ASSERT_EQ(check.exit_code, 0) << check.err;
+    const auto page = nlohmann::json::parse(check.out);
+
+    EXPECT_TRUE(page["ready"].get<bool>());
+    EXPECT_TRUE(page["consoleErrors"].empty()) << page["consoleErrors"].dump(1);
+    ASSERT_EQ(page["charts"].size(), 6U);
+    for (const auto & c : page["charts"]) {
+        EXPECT_FALSE(c["empty"].get<bool>()) << c["id"];
+        EXPECT_EQ(c["svg"].get<int>(), 1) << c["id"];
+        EXPECT_GT(c["marks"].get<int>(), 2) << c["id"];
+    }
+
+    ASSERT_EQ(page["explorer"].size(), filters.size());
+    for (size_t f = 0; f < filters.size(); ++f) {
+        size_t expected = 0;
+        for (const auto & s : samples) {
+            const auto & want = filters[f];
+            bool match = !want.contains("task") || s["task"] == want["task"];
+            if (want.contains("correct")) {
+                match = match && s["correct"].get<bool>() == (want["correct"] == "true");
+            }
+            if (want.contains("class")) {
+                match = match && s["fields"].value("kind", "") == "k1";
+            }
+            expected += match ? 1 : 0;
+        }
+        const auto & got = page["explorer"][f];
+        EXPECT_TRUE(got["applied"].get<bool>()) << filters[f];
+        EXPECT_EQ(got["matches"].get<size_t>(), expected) << filters[f];
+        EXPECT_EQ(got["rows"].get<size_t>(), std::min<size_t>(expected, 200)) << filters[f];
+        EXPECT_GT(expected, 0U) << filters[f];
+    }
+
+    // The same numbers in all three: findings (one instruction-tuning and one
+    // scale row per task), accuracy, cost.
+    const auto & tables = page["tables"];
+    const auto md_findings = markdown_table(files.markdown, "## Findings");
+    ASSERT_EQ(json["findings"].size(), 4U);  // 2 comparisons x 2 scored tasks
+    ASSERT_EQ(tables["findings-table"].size(), json["findings"].size());
+    ASSERT_EQ(md_findings.size(), json["findings"].size());
+    for (size_t i = 0; i < md_findings.size(); ++i) {
+        const auto & f = json["findings"][i];
+        const auto & html = tables["findings-table"][i];
+        const std::string effect = fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", f["effect"].get<double>(),
+                                               f["low"].get<double>(), f["high"].get<double>());
+        EXPECT_EQ(html[5], effect);
+        EXPECT_EQ(md_findings[i][5], effect);
+        EXPECT_EQ(html[6], fmt::format("{:.3f}", f["p_holm"].get<double>()));
+        EXPECT_EQ(md_findings[i][6], html[6]);
+        EXPECT_EQ(html[7], f["verdict"].get<std::string>());
+        EXPECT_EQ(md_findings[i][7], html[7]);
+    }
+    const auto md_accuracy = markdown_table(files.markdown, "## Accuracy");
+    std::vector<std::vector<std::string>> md_accuracy_rows;
+    for (const auto & row : md_accuracy) {
+        if (row[2] != "seen - unseen gap") {
+            md_accuracy_rows.push_back(row);
+        }
+    }
+    ASSERT_EQ(tables["accuracy-table"].size(), md_accuracy_rows.size());
+    for (size_t i = 0; i < md_accuracy_rows.size(); ++i) {
+        for (size_t c = 0; c < 6; ++c) {
+            EXPECT_EQ(tables["accuracy-table"][i][c].get<std::string>(), md_accuracy_rows[i][c]) << i << "," << c;
+        }
+    }
+    const auto md_cost = markdown_table(files.markdown, "## Cost");
+    ASSERT_EQ(tables["cost-table"].size(), 3U);
+    ASSERT_EQ(md_cost.size(), 3U);
+    for (size_t i = 0; i < 3; ++i) {
+        const auto & m = json["cost"]["models"][i];
+        ASSERT_TRUE(m["measured"].get<bool>());
+        EXPECT_EQ(tables["cost-table"][i][4], fmt::format("{:.2f}", m["items_per_s"].get<double>()));
+        for (size_t c : {0, 4, 5, 6, 9, 10}) {
+            EXPECT_EQ(tables["cost-table"][i][c].get<std::string>(), md_cost[i][c]) << i << "," << c;
+        }
+    }
+    const std::string recommended = json["cost"]["recommendation"]["model"].is_null()
+                                        ? "No model is recommended on this evidence."
+                                        : "Recommended: " + json["cost"]["recommendation"]["model"].get<std::string>();
+    EXPECT_EQ(page["recommendation"], recommended);
+    EXPECT_NE(files.markdown.find("**" + recommended + "**"), std::string::npos);
+
+    // The screenshot: a PNG of a page with content.
+    const std::string png = test::read_file(shot);
+    ASSERT_GT(png.size(), 20000U);
+    EXPECT_EQ(png.substr(1, 3), "PNG");
+    std::cout << "report screenshot: " << std::filesystem::weakly_canonical(shot).string() << "\n";
+}
+
+}  // namespace
+}  // namespace compeval
