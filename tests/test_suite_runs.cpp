@@ -3,14 +3,14 @@
 #include "analysis/run_comparison.hpp"
 #include "analysis/run_report.hpp"
 #include "report/markdown_report.hpp"
-
-#include <fmt/core.h>
 #include "runs/suite_runner.hpp"
 #include "runs/suite_spec.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
 
+#include <fmt/core.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
 #include <chrono>
@@ -345,6 +345,39 @@ TEST(SuiteSpecErrors, RejectedBeforeScoringWithFileAndLine) {
               dir + "/bad.yaml:5: duplicate task 'toy'");
     EXPECT_EQ(error_of(head + "  - {name: a, path: " + model + "}\ntasks: [missing.yaml]\n"),
               dir + "/missing.yaml: cannot open task file");
+}
+
+TEST(SuiteRun, CostIsMeasuredOnceAndKeptWhenARerunReusesEverything) {
+    const std::string dir = test::temp_dir("suite-cost");
+    const SuiteSpec suite = load_suite_spec(write_toy_suite(dir, 24));
+    auto run_and_read_cost = [&] {
+        ResultsStore store(dir + "/results.sqlite");
+        export_suite_results(run_suite(suite, store, {}), dir + "/run");
+        std::ifstream in(dir + "/run/cost.json");
+        return nlohmann::json::parse(in);
+    };
+    const auto first = run_and_read_cost();
+    ASSERT_EQ(first["models"].size(), 2U);
+    for (const auto & m : first["models"]) {
+        EXPECT_GT(m["load_seconds"].get<double>(), 0.0);
+        EXPECT_GT(m["peak_rss_bytes"].get<double>(), 1e6);
+        EXPECT_GT(m["file_bytes"].get<double>(), 1e6);
+        ASSERT_EQ(m["tasks"].size(), 2U);
+        for (const auto & t : m["tasks"]) {
+            EXPECT_EQ(t["measured_requests"], t["unique_requests"]) << m["model"] << " " << t["task"];
+            EXPECT_GT(t["seconds"].get<double>(), 0.0);
+            EXPECT_GT(t["tokens_decoded"].get<double>(), 0.0);
+        }
+    }
+    const auto again = run_and_read_cost();  // everything reused: nothing new is measured
+    for (size_t m = 0; m < 2; ++m) {
+        for (size_t t = 0; t < 2; ++t) {
+            const auto & a = first["models"][m]["tasks"][t];
+            const auto & b = again["models"][m]["tasks"][t];
+            EXPECT_EQ(a["measured_requests"], b["measured_requests"]);
+            EXPECT_DOUBLE_EQ(a["seconds"].get<double>(), b["seconds"].get<double>());
+        }
+    }
 }
 
 TEST(SuiteSpec, ATaskEntryMayNameItsOwnDataDir) {
