@@ -7,6 +7,7 @@ cd "$(dirname "$0")/.."
 
 packages=(build-essential cmake git pkg-config nodejs npm
           nlohmann-json3-dev libcli11-dev libfmt-dev libssl-dev libyaml-cpp-dev libsqlite3-dev libeigen3-dev libboost-dev
+          libcurl4-openssl-dev
           libgtest-dev libgmock-dev)
 # The tests also open the HTML report in a real browser (scripts/test.sh sets this).
 if [ "${COMPEVAL_WITH_BROWSER:-0}" = 1 ]; then packages+=(chromium); fi

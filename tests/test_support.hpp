@@ -4,8 +4,11 @@
 #include "backends/model.hpp"
 #include "scoring/requests.hpp"
 
+#include <chrono>
+#include <csignal>
 #include <functional>
 #include <string>
+#include <sys/types.h>
 #include <vector>
 
 namespace compeval::test {
@@ -51,5 +54,62 @@ std::string write_addone_fixture(const std::string & dir);
 
 // The message of the compeval::Error that f throws, or "<no error>".
 std::string error_of(const std::function<void()> & f);
+
+// ---- Child processes and loopback HTTP, for tests that run llama-server or
+// compeval_fault_proxy next to compeval. ----
+
+// COMPEVAL_LLAMA_SERVER and COMPEVAL_FAULT_PROXY of this build. A build
+// without llama-server gives "" or "...-NOTFOUND": check the file exists.
+std::string llama_server_binary();
+std::string fault_proxy_binary();
+
+// A running child process. Destroying it stops it (SIGKILL at once), so a
+// failed assertion never leaves a server behind; it also gets SIGKILL if the
+// test binary dies. Move-only.
+struct ChildProcess {
+    pid_t pid = -1;          // -1 once reaped
+    int exit_code = -1;      // once reaped: as run_command's (128 + signal if one ended it)
+    int stdout_fd = -1;      // read end of its stdout pipe; -1 when not captured
+    std::string stdout_buf;  // read from stdout_fd, not yet returned by read_line
+
+    ChildProcess() = default;
+    ChildProcess(const ChildProcess &) = delete;
+    ChildProcess & operator=(const ChildProcess &) = delete;
+    ChildProcess(ChildProcess && other) noexcept;
+    ChildProcess & operator=(ChildProcess && other) noexcept;
+    ~ChildProcess();
+
+    // Sends `sig`, waits up to `grace` for it to exit, then SIGKILLs it;
+    // returns exit_code (that of an earlier exit if it had already ended).
+    int stop(int sig = SIGTERM, std::chrono::milliseconds grace = std::chrono::seconds(10));
+    // Whether it has not exited yet; reaps it (setting exit_code) if it has.
+    bool running();
+};
+
+// Starts argv[0] (a path, not looked up in PATH) with arguments argv[1..].
+// stderr goes to the file log_path (truncated), or to the test's stderr when
+// log_path is "". stdout is piped for read_line when capture_stdout, else it
+// goes where stderr goes: a chatty child whose stdout nobody reads would block
+// once the pipe fills. Throws std::runtime_error if it cannot be executed.
+ChildProcess start_process(const std::vector<std::string> & argv, const std::string & log_path = "",
+                           bool capture_stdout = true);
+
+// The next line the child writes to stdout, without its '\n'. Throws
+// std::runtime_error if none is complete within `timeout` or stdout closes.
+std::string read_line(ChildProcess & child, std::chrono::milliseconds timeout);
+
+// Sends `request` (raw bytes, which should say "Connection: close") to
+// 127.0.0.1:port and returns all it receives until the server closes, or ""
+// if it cannot connect; gives up after `timeout` of silence.
+std::string http_exchange(int port, const std::string & request,
+                          std::chrono::milliseconds timeout = std::chrono::seconds(30));
+
+// Polls GET http://127.0.0.1:port<path> until it answers 200 (true) or
+// `timeout` has passed (false).
+bool wait_http_ok(int port, const std::string & path, std::chrono::milliseconds timeout);
+
+// A TCP port on 127.0.0.1 that was free a moment ago (bound to port 0 and
+// released), for a child that must be told its port up front.
+int free_port();
 
 }  // namespace compeval::test

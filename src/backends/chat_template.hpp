@@ -8,11 +8,6 @@
 
 namespace compeval {
 
-struct ChatMessage {
-    std::string role;  // "system", "user" or "assistant"
-    std::string content;
-};
-
 // Renders `messages` and opens the assistant turn, so that an answer scored as
 // the continuation of the result is scored inside the assistant turn. Throws
 // compeval::Error when the model has no chat template: there is never a silent

@@ -1,5 +1,6 @@
 #include "backends/model.hpp"
 
+#include "backends/chat_template.hpp"
 #include "backends/gguf_check.hpp"
 #include "backends/llama_runtime.hpp"
 #include "util/error.hpp"
@@ -98,6 +99,10 @@ std::optional<std::string> Model::chat_template() const {
         return std::nullopt;
     }
     return std::string(tmpl);
+}
+
+std::string Model::render_chat(const std::vector<ChatMessage> & messages) const {
+    return render_chat_prompt(*this, messages);
 }
 
 }  // namespace compeval

@@ -1,6 +1,7 @@
 #include "cli/commands.hpp"
 #include "cli/progress.hpp"
 #include "runs/results_store.hpp"
+#include "runs/sharding.hpp"
 #include "runs/suite_runner.hpp"
 #include "runs/suite_spec.hpp"
 #include "util/error.hpp"
@@ -28,6 +29,7 @@ struct RunArgs {
     int threads = 0;
     int batch = 256;
     size_t chunk = 512;
+    std::string shard;  // "i/N", 1-based
 };
 
 void run_suite_command(const RunArgs & args) {
@@ -35,6 +37,9 @@ void run_suite_command(const RunArgs & args) {
     std::filesystem::create_directories(args.out);
     ResultsStore store(args.out + "/results.sqlite");
     SuiteRunOptions options;
+    if (!args.shard.empty()) {
+        options.shard = parse_shard(args.shard);
+    }
     options.threads = args.threads;
     options.batch = args.batch;
     options.chunk = args.chunk;
@@ -54,6 +59,18 @@ void run_suite_command(const RunArgs & args) {
     }
     progress->finish();
     export_suite_results(run, args.out);
+    for (const auto & note : run.notes) {
+        fmt::print(stderr, "note: {}\n", note);
+    }
+    if (run.shard.shard.active()) {
+        const auto i = static_cast<size_t>(options.shard.index - 1);
+        fmt::print(
+            "suite {}: shard {}/{}: {} of the suite's unique requests ({} tokens to decode); {} scored, {} reused "
+            "from the store\nwrote {}/results.sqlite and {}/shard.json; merge all {} shards with compeval merge\n",
+            suite.name, options.shard.index, options.shard.count, run.shard.requests[i], run.shard.tokens[i],
+            run.scored, run.reused, args.out, args.out, options.shard.count);
+        return;
+    }
     fmt::print("suite {}: {} models x {} tasks; {} requests scored, {} reused from the store\n", suite.name,
                suite.models.size(), suite.tasks.size(), run.scored, run.reused);
     fmt::print("{:<16} {:<22} {:<6} {:<10} {:>6} {:>9} {:>9} {:>9} {:>9}\n", "model", "task", "form", "split", "n",
@@ -91,6 +108,8 @@ void add_run_command(CLI::App & app) {
     cmd->add_option("--chunk", args->chunk, "Unique requests per committed chunk")
         ->capture_default_str()
         ->check(CLI::PositiveNumber);
+    cmd->add_option("--shard", args->shard,
+                    "Score only shard I of N (I/N, 1-based) into --out; merge the N directories with compeval merge");
     cmd->callback([args] { run_suite_command(*args); });
 }
 

@@ -8,6 +8,7 @@ namespace compeval::cli {
 void add_score_command(CLI::App & app);
 void add_eval_command(CLI::App & app);
 void add_run_command(CLI::App & app);
+void add_merge_command(CLI::App & app);
 void add_domain_command(CLI::App & app);
 void add_compare_command(CLI::App & app);
 void add_report_command(CLI::App & app);

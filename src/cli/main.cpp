@@ -20,6 +20,7 @@ int run(int argc, char ** argv) {
     compeval::cli::add_score_command(app);
     compeval::cli::add_eval_command(app);
     compeval::cli::add_run_command(app);
+    compeval::cli::add_merge_command(app);
     compeval::cli::add_domain_command(app);
     compeval::cli::add_compare_command(app);
     compeval::cli::add_report_command(app);

@@ -67,6 +67,9 @@ ResultsStore::ResultsStore(const std::string & path) : path_(path) {
     exec("PRAGMA journal_mode=WAL;");
     exec("PRAGMA synchronous=NORMAL;");
     exec(kSchema);
+    add_column("runs", "shard_index", "INTEGER NOT NULL DEFAULT 0");
+    add_column("runs", "shard_count", "INTEGER NOT NULL DEFAULT 0");
+    add_column("runs", "chunk", "INTEGER NOT NULL DEFAULT 0");
 }
 
 ResultsStore::~ResultsStore() {
@@ -102,7 +105,31 @@ void step_done(sqlite3 * db, const std::string & path, sqlite3_stmt * s) {
     }
 }
 
+std::string column_text(sqlite3_stmt * s, int i) {
+    const auto * text = sqlite3_column_text(s, i);
+    return text != nullptr ? reinterpret_cast<const char *>(text) : "";
+}
+
 }  // namespace
+
+// Stores written before a column existed get it here, so they stay readable
+// (their runs read as unsharded). IMMEDIATE: two processes opening one old
+// store at once must not both add it.
+void ResultsStore::add_column(const char * table, const char * column, const char * type) {
+    exec("BEGIN IMMEDIATE;");
+    try {
+        auto s = prepare(db_, path_, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
+        bind_text(s.get(), 1, table);
+        bind_text(s.get(), 2, column);
+        if (sqlite3_step(s.get()) != SQLITE_ROW) {
+            exec(std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + type + ";");
+        }
+        exec("COMMIT;");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
 
 int64_t ResultsStore::begin_run(const std::string & suite_path, const std::string & suite_text) {
     auto s = prepare(db_, path_,
@@ -122,6 +149,85 @@ void ResultsStore::finish_run(int64_t run_id) {
     bind_text(s.get(), 1, now_utc());
     sqlite3_bind_int64(s.get(), 2, run_id);
     step_done(db_, path_, s.get());
+}
+
+void ResultsStore::record_shard(int64_t run_id, int index, int count, size_t chunk, const std::string & suite_path) {
+    auto s =
+        prepare(db_, path_, "UPDATE runs SET shard_index = ?, shard_count = ?, chunk = ?, suite_path = ? WHERE id = ?");
+    sqlite3_bind_int(s.get(), 1, index);
+    sqlite3_bind_int(s.get(), 2, count);
+    sqlite3_bind_int64(s.get(), 3, static_cast<int64_t>(chunk));
+    bind_text(s.get(), 4, suite_path);
+    sqlite3_bind_int64(s.get(), 5, run_id);
+    step_done(db_, path_, s.get());
+}
+
+std::vector<RunRecord> ResultsStore::runs() {
+    auto s = prepare(db_, path_,
+                     "SELECT id, suite_path, suite_text, compeval_version, finished_at, shard_index, shard_count, "
+                     "chunk, scored, reused FROM runs ORDER BY id");
+    std::vector<RunRecord> out;
+    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+        RunRecord r;
+        r.id = sqlite3_column_int64(s.get(), 0);
+        r.suite_path = column_text(s.get(), 1);
+        r.suite_sha256 = sha256_string(column_text(s.get(), 2));
+        r.compeval_version = column_text(s.get(), 3);
+        r.finished_at = column_text(s.get(), 4);
+        r.shard_index = sqlite3_column_int(s.get(), 5);
+        r.shard_count = sqlite3_column_int(s.get(), 6);
+        r.chunk = sqlite3_column_int64(s.get(), 7);
+        r.scored = sqlite3_column_int64(s.get(), 8);
+        r.reused = sqlite3_column_int64(s.get(), 9);
+        out.push_back(std::move(r));
+    }
+    return out;
+}
+
+size_t ResultsStore::merge_from(const std::string & other_path) {
+    { ResultsStore upgrade(other_path); }  // an older store gains the shard columns read below
+    auto attach = prepare(db_, path_, "ATTACH DATABASE ? AS other");
+    bind_text(attach.get(), 1, other_path);
+    step_done(db_, path_, attach.get());
+    size_t added = 0;
+    try {
+        exec("BEGIN IMMEDIATE;");
+        auto max_id = prepare(db_, path_, "SELECT COALESCE(MAX(id), 0) FROM main.runs");
+        sqlite3_step(max_id.get());
+        // Run ids restart at 1 in every store: renumber, and every row that names a run with it.
+        const std::string offset = std::to_string(sqlite3_column_int64(max_id.get(), 0));
+        exec(
+            "INSERT INTO main.runs (id, suite_path, suite_text, compeval_version, llama_cpp, started_at, "
+            "finished_at, scored, reused, shard_index, shard_count, chunk) SELECT id + " +
+            offset +
+            ", suite_path, suite_text, compeval_version, llama_cpp, started_at, finished_at, scored, reused, "
+            "shard_index, shard_count, chunk FROM other.runs;");
+        exec("INSERT OR IGNORE INTO main.models (sha256, facts) SELECT sha256, facts FROM other.models;");
+        exec(
+            "INSERT OR IGNORE INTO main.tasks (name, config_sha256, config) "
+            "SELECT name, config_sha256, config FROM other.tasks;");
+        exec(
+            "INSERT OR IGNORE INTO main.requests (model_sha256, request_hash, task, context, continuation, "
+            "parse_special, logprob, n_tokens, greedy, run_id) SELECT model_sha256, request_hash, task, context, "
+            "continuation, parse_special, logprob, n_tokens, greedy, run_id + " +
+            offset + " FROM other.requests;");
+        added = static_cast<size_t>(sqlite3_changes(db_));
+        exec(
+            "INSERT INTO main.costs (run_id, model_sha256, task, requests, tokens_decoded, seconds, load_seconds, "
+            "peak_rss_bytes, threads, batch, machine) SELECT run_id + " +
+            offset +
+            ", model_sha256, task, requests, tokens_decoded, seconds, load_seconds, peak_rss_bytes, threads, batch, "
+            "machine FROM other.costs;");
+        exec("INSERT INTO main.layer_metrics (run_id, model_sha256, task, layer, n, metric, value) SELECT run_id + " +
+             offset + ", model_sha256, task, layer, n, metric, value FROM other.layer_metrics;");
+        exec("COMMIT;");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+        sqlite3_exec(db_, "DETACH DATABASE other;", nullptr, nullptr, nullptr);
+        throw;
+    }
+    exec("DETACH DATABASE other;");
+    return added;
 }
 
 void ResultsStore::record_model(const std::string & sha256, const std::string & facts_json) {

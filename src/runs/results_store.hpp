@@ -37,6 +37,20 @@ struct ScoringCost {
     std::string machine;
 };
 
+// One row of the `runs` table. shard_count is 0 for an unsharded run.
+struct RunRecord {
+    int64_t id = 0;
+    std::string suite_path;
+    std::string suite_sha256;  // of the suite text the run read
+    std::string compeval_version;
+    std::string finished_at;  // empty: killed or still running
+    int shard_index = 0;      // 1-based
+    int shard_count = 0;
+    int64_t chunk = 0;  // a shard's --chunk (its plan depends on it)
+    int64_t scored = 0;
+    int64_t reused = 0;
+};
+
 class ResultsStore {
   public:
     // Opens (creating if needed) the store; throws compeval::Error naming the file.
@@ -50,6 +64,9 @@ class ResultsStore {
     // Starts a run record; returns its id.
     int64_t begin_run(const std::string & suite_path, const std::string & suite_text);
     void finish_run(int64_t run_id);
+    // Marks a run as shard index/count of its suite, planned with `chunk`.
+    void record_shard(int64_t run_id, int index, int count, size_t chunk, const std::string & suite_path);
+    std::vector<RunRecord> runs();
 
     void record_model(const std::string & sha256, const std::string & facts_json);
     void record_task(const std::string & name, const std::string & config_text);
@@ -73,10 +90,16 @@ class ResultsStore {
     // (scored, reused) counters of every run, oldest first.
     std::vector<std::pair<int64_t, int64_t>> run_counters();
 
+    // Copies another store in, in one transaction: its runs under new ids
+    // (and its costs and layer metrics with them), models, tasks, and the
+    // requests this store lacks. Returns the number of requests added.
+    size_t merge_from(const std::string & other_path);
+
     const std::string & path() const { return path_; }
 
   private:
     void exec(const std::string & sql);
+    void add_column(const char * table, const char * column, const char * type);
 
     std::string path_;
     sqlite3 * db_ = nullptr;

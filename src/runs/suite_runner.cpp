@@ -1,14 +1,18 @@
 #include "runs/suite_runner.hpp"
 
+#include "backends/remote_model.hpp"
+#include "scoring/remote_scorer.hpp"
 #include "util/error.hpp"
 #include "util/machine.hpp"
 #include "util/process_memory.hpp"
 
+#include <fmt/core.h>
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <memory>
 #include <fstream>
 #include <sstream>
 
@@ -99,16 +103,16 @@ nlohmann::json cost_json(const SuiteRunResult & run) {
 }
 
 // Scores one model x task: look up, score the missing chunks, assemble.
-ModelTaskResult run_one(LoglikelihoodEngine & engine, const SuiteModel & model, const SuiteTask & task,
-                        ResultsStore & store, int64_t run_id, const SuiteRunOptions & options) {
+ModelTaskResult run_one(LoglikelihoodScorer & engine, const SuiteModel & model, const SuiteTask & task,
+                        ResultsStore & store, int64_t run_id, const SuiteRunOptions & options, ShardPlanner & planner) {
     ModelTaskResult out;
     out.model = model;
-    out.facts = engine.model().facts();
+    out.facts = engine.language_model().facts();
     out.spec = &task.spec;
     TaskRunOptions task_options;
     task_options.limit = task.limit;
     task_options.form = model.variant == "instruct" ? PromptForm::Chat : PromptForm::Plain;
-    PreparedTask prepared = prepare_task(engine.model(), task.spec, task_options);
+    PreparedTask prepared = prepare_task(engine.language_model(), task.spec, task_options);
 
     // Unique requests in first-occurrence order.
     std::vector<std::string> hashes(prepared.requests.size());
@@ -127,19 +131,28 @@ ModelTaskResult run_one(LoglikelihoodEngine & engine, const SuiteModel & model, 
     }
     const std::string & sha = out.facts.sha256;
     auto known = store.lookup(sha, unique_hashes);
-    out.reused = known.size();
+    // A shard scores (and counts) only the chunks its plan gives it.
+    const auto mine =
+        options.shard.active() ? planner.assign(prepared.tokenized, unique) : std::vector<bool>(unique.size(), true);
+    for (size_t u = 0; u < unique.size(); ++u) {
+        out.unique_requests += mine[u] ? 1 : 0;
+        out.reused += mine[u] && known.contains(unique_hashes[u]) ? 1 : 0;
+    }
+    if (options.reuse_only && out.reused < out.unique_requests) {
+        throw Error(fmt::format("model '{}', task '{}': {} of {} requests are not in the store", model.name,
+                                task.spec.name, out.unique_requests - out.reused, out.unique_requests));
+    }
     store.insert(run_id, sha, {}, out.reused);
-    out.unique_requests = unique.size();
     size_t done = out.reused;
     ScoringCost cost;
     cost.task = task.spec.name;
-    const uint64_t tokens_before = engine.stats().tokens_decoded;
+    const uint64_t tokens_before = engine.tokens_decoded();
 
     for (size_t first = 0; first < unique.size(); first += options.chunk) {
         const size_t last = std::min(unique.size(), first + options.chunk);
         std::vector<size_t> missing;
         for (size_t u = first; u < last; ++u) {
-            if (!known.contains(unique_hashes[u])) {
+            if (mine[u] && !known.contains(unique_hashes[u])) {
                 missing.push_back(unique[u]);
             }
         }
@@ -163,18 +176,21 @@ ModelTaskResult run_one(LoglikelihoodEngine & engine, const SuiteModel & model, 
         out.scored += rows.size();
         done += rows.size();
         if (options.progress) {
-            options.progress(done, unique.size());
+            options.progress(done, out.unique_requests);
         }
     }
     if (out.scored > 0) {
         cost.requests = out.scored;
-        cost.tokens_decoded = engine.stats().tokens_decoded - tokens_before;
+        cost.tokens_decoded = engine.tokens_decoded() - tokens_before;
         cost.load_seconds = out.facts.load_seconds;
         cost.peak_rss_bytes = peak_rss_bytes();
         cost.threads = resolve_threads(options.threads);
         cost.batch = options.batch;
         cost.machine = machine_description();
         store.record_cost(run_id, sha, cost);
+    }
+    if (options.shard.active()) {
+        return out;  // other shards hold the rest: nothing to assemble
     }
     std::vector<LoglikelihoodResult> all;
     all.reserve(hashes.size());
@@ -190,40 +206,78 @@ ModelTaskResult run_one(LoglikelihoodEngine & engine, const SuiteModel & model, 
 
 SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const SuiteRunOptions & options) {
     SuiteRunResult run;
-    const int64_t run_id = store.begin_run(suite.path, file_text(suite.path));
+    const int64_t run_id = options.shard.active()
+                               ? begin_shard_run(store, suite, file_text(suite.path), options.shard, options.chunk)
+                               : store.begin_run(suite.path, file_text(suite.path));
+    ShardPlanner planner(options.shard, options.chunk);
     for (const auto & task : suite.tasks) {
         const auto & path = task.representation ? task.representation->path : task.spec.path;
         store.record_task(task.representation ? task.representation->name : task.spec.name, file_text(path));
     }
     for (const auto & model_spec : suite.models) {
         reset_peak_rss();  // the previous model is freed: each model gets its own peak
-        Model model(model_spec.path);
-        store.record_model(model.facts().sha256, facts_json(model_spec, model.facts()).dump());
-        EngineOptions engine_options;
-        engine_options.threads = options.threads;
-        engine_options.batch = options.batch;
-        engine_options.cancel = options.cancel;
-        LoglikelihoodEngine engine(model, engine_options);
+        // In-process (a GGUF path) or remote (a server URL): the same scoring interface.
+        std::unique_ptr<Model> local;
+        std::unique_ptr<RemoteModel> remote;
+        std::unique_ptr<LoglikelihoodScorer> scorer;
+        if (model_spec.url.empty()) {
+            local = std::make_unique<Model>(model_spec.path);
+            EngineOptions engine_options;
+            engine_options.threads = options.threads;
+            engine_options.batch = options.batch;
+            engine_options.cancel = options.cancel;
+            scorer = std::make_unique<LoglikelihoodEngine>(*local, engine_options);
+        } else {
+            RemoteOptions remote_options;
+            remote_options.http.base_url = model_spec.url;
+            remote_options.http.api_key_env = model_spec.api_key_env;
+            remote_options.model = model_spec.server_model;
+            remote_options.concurrency = model_spec.concurrency;
+            remote_options.cache_prompt = model_spec.cache_prompt;
+            remote = std::make_unique<RemoteModel>(remote_options);
+            scorer = std::make_unique<RemoteScorer>(*remote, options.cancel);
+        }
+        const ModelFacts & facts = scorer->language_model().facts();
+        auto recorded = facts_json(model_spec, facts);
+        if (remote) {
+            recorded["remote"] = remote->capabilities().to_json();  // never the API key
+        }
+        store.record_model(facts.sha256, recorded.dump());
         for (const auto & task : suite.tasks) {
             if (task.representation) {
-                ModelLayerResult layers{model_spec, model.facts(), &*task.representation,
-                                        run_representation_task(model, *task.representation, options.threads)};
-                store.record_layer_metrics(run_id, model.facts().sha256, layers.result);
+                if (options.shard.active()) {
+                    continue;  // no requests to split: computed once, when the merged run is exported
+                }
+                if (!local) {
+                    run.notes.push_back(model_spec.name + " x " + task.representation->name +
+                                        ": not available (a remote server gives no per-layer hidden states)");
+                    continue;
+                }
+                ModelLayerResult layers{model_spec, facts, &*task.representation,
+                                        run_representation_task(*local, *task.representation, options.threads)};
+                store.record_layer_metrics(run_id, facts.sha256, layers.result);
                 run.layers.push_back(std::move(layers));
                 continue;
             }
-            auto result = run_one(engine, model_spec, task, store, run_id, options);
+            auto result = run_one(*scorer, model_spec, task, store, run_id, options, planner);
             run.scored += result.scored;
             run.reused += result.reused;
             run.results.push_back(std::move(result));
         }
-        run.costs.push_back({model_spec, model.facts(), store.costs(model.facts().sha256)});
+        run.costs.push_back({model_spec, facts, store.costs(facts.sha256)});
     }
     store.finish_run(run_id);
+    if (options.shard.active()) {
+        run.shard = planner.plan();
+    }
     return run;
 }
 
 void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
+    if (run.shard.shard.active()) {
+        write_shard_marker(run, dir);
+        return;
+    }
     std::filesystem::create_directories(dir);
     std::ofstream samples(dir + "/samples.jsonl", std::ios::binary | std::ios::trunc);
     std::ofstream csv(dir + "/summary.csv", std::ios::binary | std::ios::trunc);

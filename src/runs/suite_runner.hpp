@@ -3,6 +3,7 @@
 // not hold yet, in fixed chunks that are committed one by one.
 #include "backends/model.hpp"
 #include "runs/results_store.hpp"
+#include "runs/sharding.hpp"
 #include "runs/suite_spec.hpp"
 #include "tasks/task_runner.hpp"
 
@@ -20,6 +21,8 @@ struct SuiteRunOptions {
     size_t chunk = 512;
     const std::atomic<bool> * cancel = nullptr;
     std::function<void(size_t, size_t)> progress;  // (unique requests done, total) of the current model x task
+    ShardSpec shard;                               // score only this shard's chunks (docs/scale-out.md)
+    bool reuse_only = false;  // throw instead of scoring a request the store lacks (merge's export)
 };
 
 struct ModelTaskResult {
@@ -50,8 +53,10 @@ struct SuiteRunResult {
     std::vector<ModelTaskResult> results;
     std::vector<ModelLayerResult> layers;  // representational tasks (recomputed each run)
     std::vector<ModelCost> costs;
+    std::vector<std::string> notes;  // what could not be computed, and why
     size_t scored = 0;
     size_t reused = 0;
+    ShardPlan shard;  // a shard run: results hold counters only, exports write shard.json
 };
 
 SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const SuiteRunOptions & options = {});

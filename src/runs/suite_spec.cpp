@@ -70,7 +70,29 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
     for (const auto & m : models) {
         SuiteModel model;
         model.name = text(m, "name", true);
-        model.path = resolve(base, text(m, "path", true));
+        if (m["url"] && m["path"]) {
+            fail(m, "model '" + model.name + "': give either path (a GGUF file) or url (a server), not both");
+        }
+        if (m["url"]) {
+            model.url = text(m, "url", false);
+            model.server_model = text(m, "model", false);
+            model.api_key_env = text(m, "api_key_env", false);
+            if (m["cache_prompt"]) {
+                model.cache_prompt = text(m, "cache_prompt", false) != "false";
+            }
+            if (m["concurrency"]) {
+                try {
+                    model.concurrency = m["concurrency"].as<int>();
+                } catch (const YAML::Exception &) {
+                    model.concurrency = 0;
+                }
+                if (model.concurrency < 1) {
+                    fail(m["concurrency"], "model '" + model.name + "': concurrency must be a positive integer");
+                }
+            }
+        } else {
+            model.path = resolve(base, text(m, "path", true));
+        }
         model.family = text(m, "family", false);
         model.size = text(m, "size", false);
         model.variant = m["variant"] ? text(m, "variant", false) : "base";
@@ -81,7 +103,7 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
             fail(m["variant"],
                  "model '" + model.name + "': variant must be base or instruct, not '" + model.variant + "'");
         }
-        if (!std::filesystem::is_regular_file(model.path)) {
+        if (model.url.empty() && !std::filesystem::is_regular_file(model.path)) {
             fail(m["path"], "model '" + model.name + "': no such file " + model.path);
         }
         suite.models.push_back(std::move(model));

@@ -12,7 +12,14 @@ namespace compeval {
 
 struct SuiteModel {
     std::string name;
-    std::string path;
+    std::string path;  // a GGUF file, or empty for a remote model
+    // Remote models: an OpenAI-compatible server. The API key is read from the
+    // named environment variable at run time and never recorded.
+    std::string url;
+    std::string server_model;  // the server's model name ("" = the first it lists)
+    std::string api_key_env;
+    int concurrency = 4;       // requests in flight
+    bool cache_prompt = true;  // see RemoteOptions::cache_prompt
     std::string family;
     std::string size;     // a label such as "7B"
     std::string variant;  // "base" or "instruct"

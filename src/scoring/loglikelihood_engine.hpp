@@ -2,6 +2,7 @@
 // Batched, prefix-sharing log-likelihood scoring on an in-process llama.cpp
 // model: the engine every task is scored with.
 #include "backends/model.hpp"
+#include "scoring/loglikelihood_scorer.hpp"
 #include "scoring/requests.hpp"
 
 #include <atomic>
@@ -42,10 +43,10 @@ struct EngineStats {
     double decode_seconds = 0.0;
 };
 
-class LoglikelihoodEngine {
+class LoglikelihoodEngine : public LoglikelihoodScorer {
   public:
     LoglikelihoodEngine(const Model & model, EngineOptions options);
-    ~LoglikelihoodEngine();
+    ~LoglikelihoodEngine() override;
     LoglikelihoodEngine(const LoglikelihoodEngine &) = delete;
     LoglikelihoodEngine & operator=(const LoglikelihoodEngine &) = delete;
     LoglikelihoodEngine(LoglikelihoodEngine &&) = delete;
@@ -55,11 +56,13 @@ class LoglikelihoodEngine {
     std::vector<LoglikelihoodResult> loglikelihood(const std::vector<LoglikelihoodRequest> & requests);
     // Scores pre-tokenized requests. Throws compeval::Error for a request
     // longer than the model's training window or without continuation tokens.
-    std::vector<LoglikelihoodResult> loglikelihood_tokens(const std::vector<TokenizedRequest> & requests);
+    std::vector<LoglikelihoodResult> loglikelihood_tokens(const std::vector<TokenizedRequest> & requests) override;
 
     const EngineStats & stats() const { return stats_; }
     const EngineOptions & options() const { return options_; }
     const Model & model() const { return model_; }
+    const LanguageModel & language_model() const override { return model_; }
+    uint64_t tokens_decoded() const override { return stats_.tokens_decoded; }
 
   private:
     void ensure_context(int n_ctx);

@@ -6,7 +6,7 @@
 
 namespace compeval {
 
-TokenizedRequest tokenize_request(const Model & model, const LoglikelihoodRequest & request) {
+TokenizedRequest tokenize_request(const LanguageModel & model, const LoglikelihoodRequest & request) {
     std::string context = request.context;
     std::string continuation = request.continuation;
     size_t keep = context.size();

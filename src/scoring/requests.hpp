@@ -1,7 +1,7 @@
 #pragma once
 // The unit of work of the scoring engine: how likely is `continuation` after
 // `context`?
-#include "backends/model.hpp"
+#include "backends/language_model.hpp"
 
 #include <cstddef>
 #include <string>
@@ -36,6 +36,6 @@ struct LoglikelihoodResult {
 // len(tokenize(context)) tokens count as context. An empty context is replaced
 // by the BOS (or EOS) token so the first continuation token has a prediction.
 // Throws compeval::Error if the continuation yields zero tokens.
-TokenizedRequest tokenize_request(const Model & model, const LoglikelihoodRequest & request);
+TokenizedRequest tokenize_request(const LanguageModel & model, const LoglikelihoodRequest & request);
 
 }  // namespace compeval

@@ -61,7 +61,7 @@ std::string plain_context(const TaskSpec & spec, const PromptVariant & v, const 
     return out + v.plain.render(item.fields);
 }
 
-std::string chat_context(const Model & model, const PromptVariant & v, const std::vector<const TaskItem *> & shots,
+std::string chat_context(const LanguageModel & model, const PromptVariant & v, const std::vector<const TaskItem *> & shots,
                          const TaskItem * item, const std::string & user_override = "") {
     std::vector<ChatMessage> messages;
     if (!v.chat_system.empty()) {
@@ -75,7 +75,7 @@ std::string chat_context(const Model & model, const PromptVariant & v, const std
         messages.push_back({"assistant", strip_leading_space(shot->choices[static_cast<size_t>(shot->gold)])});
     }
     messages.push_back({"user", item != nullptr ? v.chat_user.render(item->fields) : user_override});
-    return render_chat_prompt(model, messages);
+    return model.render_chat(messages);
 }
 
 std::string where(const TaskSpec & spec, const TaskItem & item) {
@@ -135,7 +135,7 @@ int predict(const std::string & metric, const std::vector<LoglikelihoodResult> &
     return best;
 }
 
-PreparedTask prepare_task(const Model & model, const TaskSpec & spec, const TaskRunOptions & options) {
+PreparedTask prepare_task(const LanguageModel & model, const TaskSpec & spec, const TaskRunOptions & options) {
     PreparedTask prepared;
     TaskResult & result = prepared.result;
     result.task = spec.name;
@@ -234,9 +234,9 @@ void finish_task(const TaskSpec & spec, PreparedTask & prepared, const std::vect
     }
 }
 
-TaskResult run_task(LoglikelihoodEngine & engine, const TaskSpec & spec, const TaskRunOptions & options) {
-    PreparedTask prepared = prepare_task(engine.model(), spec, options);
-    finish_task(spec, prepared, engine.loglikelihood_tokens(prepared.tokenized));
+TaskResult run_task(LoglikelihoodScorer & scorer, const TaskSpec & spec, const TaskRunOptions & options) {
+    PreparedTask prepared = prepare_task(scorer.language_model(), spec, options);
+    finish_task(spec, prepared, scorer.loglikelihood_tokens(prepared.tokenized));
     return std::move(prepared.result);
 }
 

@@ -57,13 +57,13 @@ struct PreparedTask {
     std::vector<TokenizedRequest> tokenized;
 };
 
-PreparedTask prepare_task(const Model & model, const TaskSpec & spec, const TaskRunOptions & options = {});
+PreparedTask prepare_task(const LanguageModel & model, const TaskSpec & spec, const TaskRunOptions & options = {});
 
 // Fills choices, calibration, predictions and metrics from one score per request.
 void finish_task(const TaskSpec & spec, PreparedTask & prepared, const std::vector<LoglikelihoodResult> & scores);
 
 // prepare_task, score every request with the engine, finish_task.
-TaskResult run_task(LoglikelihoodEngine & engine, const TaskSpec & spec, const TaskRunOptions & options = {});
+TaskResult run_task(LoglikelihoodScorer & scorer, const TaskSpec & spec, const TaskRunOptions & options = {});
 
 // One item x variant as a JSON object: task, split, id, line, variant, form,
 // the exact context, gold, predictions per metric, kept fields and every

@@ -1,0 +1,58 @@
+#pragma once
+// What scoring needs from a language model, wherever it runs: its facts, its
+// tokenizer and its chat template. Implemented in-process by Model (llama.cpp)
+// and remotely by RemoteModel (an OpenAI-compatible server).
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace compeval {
+
+using Token = int32_t;
+
+struct ModelFacts {
+    std::string path;
+    std::string sha256;
+    std::string architecture;
+    std::string name;
+    uint64_t n_params = 0;
+    uint64_t file_bytes = 0;
+    int n_layer = 0;
+    int n_embd = 0;
+    int n_head = 0;
+    int n_vocab = 0;
+    int n_ctx_train = 0;
+    bool has_chat_template = false;
+    std::string chat_template;  // the GGUF's Jinja template text, if any
+    std::string description;    // llama.cpp's one-line type/size/quant summary
+    double load_seconds = 0;    // llama_model_load_from_file's wall time (not the file hash)
+};
+
+struct ChatMessage {
+    std::string role;  // "system", "user" or "assistant"
+    std::string content;
+};
+
+class LanguageModel {
+  public:
+    LanguageModel() = default;
+    virtual ~LanguageModel() = default;
+    LanguageModel(const LanguageModel &) = delete;
+    LanguageModel & operator=(const LanguageModel &) = delete;
+    LanguageModel(LanguageModel &&) = delete;
+    LanguageModel & operator=(LanguageModel &&) = delete;
+
+    virtual const ModelFacts & facts() const = 0;
+    // add_special adds BOS/EOS as the model says; parse_special turns
+    // control-token text (e.g. "<|im_start|>") into tokens.
+    virtual std::vector<Token> tokenize(const std::string & text, bool add_special,
+                                        bool parse_special = false) const = 0;
+    virtual Token bos() const = 0;  // -1 when the model has none
+    virtual Token eos() const = 0;
+    // Renders the messages with the model's chat template and opens the
+    // assistant turn; throws compeval::Error when there is no template (never
+    // a silent fallback). The result holds control tokens as text.
+    virtual std::string render_chat(const std::vector<ChatMessage> & messages) const = 0;
+};
+
+}  // namespace compeval

@@ -1,0 +1,32 @@
+#pragma once
+// Scores tokenized requests on a remote server (see RemoteModel): every
+// continuation token is forced in turn after its exact token-id prefix and its
+// log-probability read from the raw distribution, so the numbers match the
+// in-process engine up to the server's float arithmetic. Requests run
+// `concurrency` at a time, each worker with its own connection; every HTTP
+// call is retried on 429/5xx/dropped connections, and scoring is a pure
+// function of the tokens, so a retried call cannot change or duplicate a result.
+#include "backends/remote_model.hpp"
+#include "scoring/loglikelihood_scorer.hpp"
+
+#include <atomic>
+
+namespace compeval {
+
+class RemoteScorer : public LoglikelihoodScorer {
+  public:
+    explicit RemoteScorer(const RemoteModel & model, const std::atomic<bool> * cancel = nullptr);
+
+    const LanguageModel & language_model() const override { return model_; }
+    std::vector<LoglikelihoodResult> loglikelihood_tokens(const std::vector<TokenizedRequest> & requests) override;
+    uint64_t tokens_decoded() const override { return tokens_; }
+    uint64_t http_retries() const { return retries_; }
+
+  private:
+    const RemoteModel & model_;
+    const std::atomic<bool> * cancel_;
+    uint64_t tokens_ = 0;
+    uint64_t retries_ = 0;
+};
+
+}  // namespace compeval
