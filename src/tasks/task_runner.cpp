@@ -61,8 +61,9 @@ std::string plain_context(const TaskSpec & spec, const PromptVariant & v, const 
     return out + v.plain.render(item.fields);
 }
 
-std::string chat_context(const LanguageModel & model, const PromptVariant & v, const std::vector<const TaskItem *> & shots,
-                         const TaskItem * item, const std::string & user_override = "") {
+std::string chat_context(const LanguageModel & model, const PromptVariant & v,
+                         const std::vector<const TaskItem *> & shots, const TaskItem * item,
+                         const std::string & user_override = "") {
     std::vector<ChatMessage> messages;
     if (!v.chat_system.empty()) {
         // The content-free calibration prompt has no item: its system message
