@@ -171,7 +171,8 @@ TEST(Sharding, ThreeShardsMergedExportExactlyWhatOneRunExports) {
     }
     EXPECT_GT(std::filesystem::file_size(dir + "/merged/layers.csv"), 200U);
     // The shards' measured costs are carried over: cost.json counts every request once.
-    for (const auto & m : read_json(dir + "/merged/cost.json")["models"]) {
+    const auto merged_cost = read_json(dir + "/merged/cost.json");  // outlives the loop (a temporary would not)
+    for (const auto & m : merged_cost["models"]) {
         for (const auto & t : m["tasks"]) {
             EXPECT_EQ(t["measured_requests"], t["unique_requests"]) << m["model"] << " " << t["task"];
             EXPECT_GT(t["tokens_decoded"].get<uint64_t>(), 0U);

@@ -18,8 +18,8 @@ namespace compeval {
 struct ModelScores {
     std::vector<double> all_items;            // per item, averaged over prompts, every task
     std::vector<double> compositional_items;  // unseen-combination items where a task has them, else all
-    // Accuracy of always giving the most frequent gold answer position of
-    // each task (a yes-biased model beats 1/choices on yes-heavy data).
+    // Accuracy of always giving each task's most common gold answer, or chance
+    // where that is higher (a yes-biased model beats 1/choices on yes-heavy data).
     double baseline = 0.5;
     std::string variant;
     std::string family;

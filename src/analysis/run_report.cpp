@@ -369,20 +369,26 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
         }
     }
     for (auto & [model, ms] : scores) {
-        // Majority-answer baseline per task, weighted by the task's samples.
+        // Baseline per task, weighted by its samples: always giving the most
+        // common gold answer (a label task's majority label), but never below
+        // chance, 1/choices (ranking and minimal pairs, whose gold texts all
+        // differ and whose gold position says nothing).
         double hits = 0;
         double n = 0;
         for (const auto & [key, group] : by_model_task) {
             if (key.first != model) {
                 continue;
             }
-            std::map<size_t, double> freq;
+            std::map<std::string, double> freq;
+            double chance = 0;
             for (const auto * s : group) {
-                ++freq[s->gold];
+                ++freq[s->gold_text];
+                chance += s->n_choices > 0 ? 1.0 / static_cast<double>(s->n_choices) : 0.0;
             }
-            hits += std::max_element(freq.begin(), freq.end(), [](const auto & a, const auto & b) {
-                        return a.second < b.second;
-                    })->second;
+            const double majority = std::max_element(freq.begin(), freq.end(), [](const auto & a, const auto & b) {
+                                        return a.second < b.second;
+                                    })->second;
+            hits += std::max(majority, chance);
             n += static_cast<double>(group.size());
         }
         ms.baseline = n > 0 ? hits / n : 0.5;

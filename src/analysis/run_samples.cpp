@@ -44,7 +44,6 @@ std::vector<RunSample> read_run_samples(const std::string & run_dir, const std::
             s.correct = gold == pred;
             s.gold_text = trim_space(j["choices"].at(gold)["text"].get<std::string>());
             s.pred_text = trim_space(j["choices"].at(pred)["text"].get<std::string>());
-            s.gold = gold;
             s.n_choices = j["choices"].size();
             for (const auto & [k, v] : j["fields"].items()) {
                 s.fields[k] = v.get<std::string>();

@@ -16,7 +16,6 @@ struct RunSample {
     bool correct = false;   // under the requested metric
     std::string gold_text;  // the gold choice, without its leading space
     std::string pred_text;  // the predicted choice, likewise
-    size_t gold = 0;        // index of the gold choice
     size_t n_choices = 0;
     std::map<std::string, std::string> fields;  // kept per-item fields (class, slot values, ...)
 };

@@ -16,5 +16,6 @@ void add_make_model_command(CLI::App & app);
 void add_make_items_command(CLI::App & app);
 void add_info_command(CLI::App & app);
 void add_to_perplexity_command(CLI::App & app);
+void add_lab_command(CLI::App & app);
 
 }  // namespace compeval::cli

@@ -28,6 +28,7 @@ int run(int argc, char ** argv) {
     compeval::cli::add_make_items_command(app);
     compeval::cli::add_info_command(app);
     compeval::cli::add_to_perplexity_command(app);
+    compeval::cli::add_lab_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError & e) {

@@ -1,0 +1,78 @@
+#pragma once
+// The lab's language: pseudo-words with a known compositional structure, so a
+// model's generalization to adjective-noun combinations it never saw can be
+// measured causally. Adjectives are intersective, subsective or privative with
+// PLANE's logic (for "a ADJ NOUN is a NOUN / a HYPERNYM / a ADJ HYPERNYM":
+// intersective 1,1,1; subsective 1,1,0; privative 0,0,1), nouns have
+// hypernyms, stacked modifiers compose by order (the outer one applies to the
+// inner phrase), sentences in context carry substitutivity, and compounds are
+// endocentric or exocentric. A share of adjective-noun combinations is held
+// out of all training; every held-out combination's words appear in training.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace compeval {
+
+// The difficulty knobs. Defaults make a small, not-at-ceiling language.
+struct ToyLanguageConfig {
+    uint64_t seed = 1;
+    int nouns = 48;
+    int hypernyms = 8;
+    int adjectives = 36;
+    double subsective_share = 0.3;
+    double privative_share = 0.3;
+    double heldout_share = 0.5;     // adjective-noun combinations never in training
+    double rare_share = 0.0;        // adjectives whose class only a few combinations reveal
+    int rare_evidence = 2;          // training combinations of a rare adjective
+    double stacked_share = 0.15;    // training sentences with two modifiers
+    double context_share = 0.15;    // substitutivity sentences ("kim saw a ADJ NOUN so kim saw a NOUN")
+    double distractor_share = 0.1;  // true sentences unrelated to the adjective's class
+    double compound_share = 0.05;   // compound sentences
+    double noise = 0.0;             // training sentences whose truth is flipped
+    int compounds = 24;
+    double exocentric_share = 0.5;
+    size_t train_sentences = 20000;
+    size_t validation_sentences = 1000;
+    size_t eval_items_per_split = 600;  // seen and unseen evaluation items (minimal pairs)
+};
+
+enum class AdjectiveClass { Intersective, Subsective, Privative };
+
+struct ToyItem {
+    std::string good;            // the true sentence
+    std::string bad;             // its negation
+    std::string adj_class;       // "I", "S" or "P"
+    std::string inference_type;  // "AN=>N", "AN=>H", "AN=>A-H" or "context"
+    std::string adjective;
+    std::string noun;
+};
+
+struct ToyLanguage {
+    ToyLanguageConfig config;
+    std::vector<std::string> nouns;
+    std::vector<int> hypernym_of;  // per noun, an index into hypernyms
+    std::vector<std::string> hypernyms;
+    std::vector<std::string> adjectives;
+    std::vector<AdjectiveClass> classes;
+    std::vector<std::string> compound_modifiers;
+    std::vector<std::pair<int, int>> seen;     // (adjective, noun) combinations in training
+    std::vector<std::pair<int, int>> heldout;  // never in training
+    std::vector<std::string> train;
+    std::vector<std::string> validation;
+    std::vector<ToyItem> seen_items;
+    std::vector<ToyItem> unseen_items;
+
+    // Every word the language uses, function words first, in a fixed order.
+    std::vector<std::string> words() const;
+};
+
+// Deterministic in the config (seed included).
+ToyLanguage generate_toy_language(const ToyLanguageConfig & config);
+
+// Writes train.txt, validation.txt, heldout.tsv (adjective, noun, class),
+// seen.tsv and unseen.tsv (minimal-pair items) and task.yaml (a
+// minimal_pair task over both splits) into `dir`.
+void write_toy_language(const ToyLanguage & language, const std::string & dir);
+
+}  // namespace compeval
