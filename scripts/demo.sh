@@ -5,6 +5,8 @@
 # (every built-in task on small slices) when the study data is present.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+export COMPEVAL_WITH_LAB=1  # the lab's zoo is trained with libtorch (setup.sh installs it)
+export OMP_WAIT_POLICY=PASSIVE
 bash scripts/setup.sh build
 mkdir -p build/models
 [ -f build/models/demo-tiny.gguf ] || ./build/compeval make-model --preset tiny --out build/models/demo-tiny.gguf
@@ -21,3 +23,12 @@ if [ -d ../shared/data/plane ]; then
 else
   echo "demo: ../shared/data not found; skipping the study tasks (compeval run suites/demo.yaml)" >&2
 fi
+
+# The lab: the default zoo trained from scratch on the toy language (cached
+# outside the checkout; a rerun keeps models whose config is unchanged), then
+# the size series scored on seen and unseen combinations, and its report.
+zoo="${XDG_CACHE_HOME:-$HOME/.cache}/compeval/lab/zoo-default"
+./build/compeval lab zoo lab/zoo-default.yaml --out "$zoo"
+./build/compeval run "$zoo/suite.yaml" --out build/lab-run
+./build/compeval report build/lab-run > /dev/null
+echo "demo: the lab's size series: build/lab-run/report.html" >&2

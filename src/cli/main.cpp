@@ -1,15 +1,23 @@
 #include "backends/llama_runtime.hpp"
 #include "cli/commands.hpp"
+#include "lab/trainer.hpp"
 #include "util/error.hpp"
 #include "version.hpp"
 
 #include <fmt/core.h>
 
 #include <cstdio>
+#include <string>
 
 namespace {
 
 int run(int argc, char ** argv) {
+    if (argc > 2 && std::string(argv[1]) == "lab" && std::string(argv[2]) == "train") {
+        const std::string warning = compeval::prepare_lab_process(argv);  // may re-execute with OMP_WAIT_POLICY
+        if (!warning.empty()) {
+            std::fprintf(stderr, "compeval: warning: %s\n", warning.c_str());
+        }
+    }
     CLI::App app{
         "compeval: does a language model generalize to combinations it has never seen?\n"
         "Scores GGUF models in-process through llama.cpp."};

@@ -22,7 +22,10 @@ struct ToyLanguageConfig {
     int adjectives = 36;
     double subsective_share = 0.3;
     double privative_share = 0.3;
-    double heldout_share = 0.5;     // adjective-noun combinations never in training
+    // Adjective-noun combinations never in training. At 0.5 even a 64K-parameter
+    // model is 100% right on unseen combinations; at 0.97 (3% seen) a 64K model
+    // reached 81% and a 186K one 86% (3 epochs): scarce evidence makes scale matter.
+    double heldout_share = 0.97;
     double rare_share = 0.0;        // adjectives whose class only a few combinations reveal
     int rare_evidence = 2;          // training combinations of a rare adjective
     double stacked_share = 0.15;    // training sentences with two modifiers

@@ -88,7 +88,8 @@ std::string default_vocab_path() {
     return std::string(COMPEVAL_LLAMA_VOCAB_DIR) + "/ggml-vocab-llama-spm.gguf";
 }
 
-uint64_t write_random_model(const RandomModelSpec & spec, const std::string & out_path) {
+uint64_t write_llama_model(const RandomModelSpec & spec, const TensorFill & fill, const std::string & out_path,
+                           const std::vector<std::pair<std::string, std::string>> & metadata) {
     ensure_llama_backend();
     if (spec.n_embd % spec.n_head != 0 || spec.n_head % spec.n_head_kv != 0) {
         throw Error("n_embd must be divisible by n_head, and n_head by n_head_kv");
@@ -133,6 +134,9 @@ uint64_t write_random_model(const RandomModelSpec & spec, const std::string & ou
     gguf_set_val_f32(out.get(), "llama.attention.layer_norm_rms_epsilon", 1e-5F);
     gguf_set_val_u32(out.get(), "llama.vocab_size", static_cast<uint32_t>(n_vocab));
     gguf_set_val_u64(out.get(), "compeval.seed", spec.seed);
+    for (const auto & [key, value] : metadata) {
+        gguf_set_val_str(out.get(), key.c_str(), value.c_str());
+    }
 
     const auto plan = plan_tensors(spec, n_vocab);
     size_t bytes = 0;
@@ -155,13 +159,10 @@ uint64_t write_random_model(const RandomModelSpec & spec, const std::string & ou
         ggml_set_name(tensor, t.name.c_str());
         const auto n = static_cast<size_t>(t.ne0 * t.ne1);
         values.assign(n, 1.0F);
-        if (t.stddev > 0.0F) {
-            // One stream per tensor: the weights do not depend on tensor order.
-            std::mt19937_64 rng(spec.seed * 1000003ULL + ti);
-            std::normal_distribution<float> normal(0.0F, t.stddev);
-            for (auto & v : values) {
-                v = normal(rng);
-            }
+        fill(ti, t.name, t.ne0, t.ne1, values);
+        if (values.size() != n) {
+            throw Error(out_path + ": tensor " + t.name + " got " + std::to_string(values.size()) + " values, needs " +
+                        std::to_string(n));
         }
         if (type == GGML_TYPE_F16) {
             ggml_fp32_to_fp16_row(values.data(), static_cast<ggml_fp16_t *>(tensor->data), static_cast<int64_t>(n));
@@ -183,6 +184,25 @@ uint64_t write_random_model(const RandomModelSpec & spec, const std::string & ou
     }
     std::filesystem::rename(tmp, out_path);
     return n_params;
+}
+
+uint64_t write_random_model(const RandomModelSpec & spec, const std::string & out_path) {
+    // The vocab size only changes the shapes, never which stddev a tensor gets.
+    const auto plan = plan_tensors(spec, 1);
+    return write_llama_model(
+        spec,
+        [&](size_t index, const std::string &, int64_t, int64_t, std::vector<float> & values) {
+            const float stddev = plan[index].stddev;
+            if (stddev > 0.0F) {
+                // One stream per tensor: the weights do not depend on tensor order.
+                std::mt19937_64 rng(spec.seed * 1000003ULL + index);
+                std::normal_distribution<float> normal(0.0F, stddev);
+                for (auto & v : values) {
+                    v = normal(rng);
+                }
+            }
+        },
+        out_path);
 }
 
 }  // namespace compeval

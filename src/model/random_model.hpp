@@ -2,6 +2,7 @@
 // Writes llama-architecture GGUF files with seeded random weights and a real
 // tokenizer, so that the engine, the tests and the demo run with no download.
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,19 @@ std::vector<std::string> random_model_presets();
 
 // Writes the GGUF; throws compeval::Error on failure. Returns the parameter count.
 uint64_t write_random_model(const RandomModelSpec & spec, const std::string & out_path);
+
+// Fills one tensor (index in file order, llama.cpp name, ggml shape ne0 x ne1,
+// values row-major with ne0 fastest; `values` arrives holding ones). A torch
+// tensor of shape [ne1, ne0] (a Linear's [out, in]) has exactly this layout.
+using TensorFill =
+    std::function<void(size_t index, const std::string & name, int64_t ne0, int64_t ne1, std::vector<float> & values)>;
+
+// A llama-architecture GGUF with `spec`'s shape and tokenizer and the given
+// weights (the lab's exporter), plus string metadata keys. Tensor names and
+// order: token_embd, blk.N.{attn_norm, attn_q, attn_k, attn_v, attn_output,
+// ffn_norm, ffn_gate, ffn_up, ffn_down}, output_norm, output.
+uint64_t write_llama_model(const RandomModelSpec & spec, const TensorFill & fill, const std::string & out_path,
+                           const std::vector<std::pair<std::string, std::string>> & metadata = {});
 
 // The default vocab file (llama.cpp's ggml-vocab-llama-spm.gguf) of this build.
 std::string default_vocab_path();

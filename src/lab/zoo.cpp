@@ -1,0 +1,167 @@
+#include "lab/zoo.hpp"
+
+#include "lab/word_vocab.hpp"
+#include "util/error.hpp"
+#include "util/sha256.hpp"
+
+#include <fmt/core.h>
+#include <nlohmann/json.hpp>
+#include <yaml-cpp/yaml.h>
+
+#include <filesystem>
+#include <fstream>
+
+namespace compeval {
+namespace {
+
+std::vector<std::vector<int>> encode_all(const WordVocab & vocab, const std::vector<std::string> & sentences) {
+    std::vector<std::vector<int>> out;
+    out.reserve(sentences.size());
+    for (const auto & s : sentences) {
+        out.push_back(vocab.encode(s));
+    }
+    return out;
+}
+
+// What determines a model's bytes: the language, its size, seed and schedule.
+std::string model_key(const ZooConfig & c, const std::string & size, uint64_t seed) {
+    const auto & l = c.language;
+    const auto & t = c.train;
+    return sha256_string(fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", l.seed, l.nouns,
+                                     l.adjectives, l.hypernyms, l.heldout_share, l.rare_share, l.rare_evidence,
+                                     l.stacked_share, l.noise, l.train_sentences, size, seed, t.epochs, t.batch,
+                                     t.learning_rate, t.warmup_share, t.weight_decay, t.threads));
+}
+
+}  // namespace
+
+LabModelShape lab_size(const std::string & name) {
+    if (name == "50k") {
+        return {32, 2, 4, 64, 64};
+    }
+    if (name == "200k") {
+        return {64, 2, 4, 172, 64};
+    }
+    if (name == "1m") {
+        return {128, 4, 4, 344, 64};
+    }
+    if (name == "5m") {
+        return {256, 6, 8, 688, 64};
+    }
+    throw Error("unknown lab size '" + name + "' (50k, 200k, 1m, 5m)");
+}
+
+ZooConfig load_zoo_config(const std::string & path) {
+    YAML::Node root;
+    try {
+        root = YAML::LoadFile(path);
+    } catch (const YAML::BadFile &) {
+        throw Error(path + ": cannot open zoo file");
+    } catch (const YAML::ParserException & e) {
+        throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+    }
+    ZooConfig c;
+    c.path = path;
+    auto where = [&](const YAML::Node & n) { return path + ":" + std::to_string(n.Mark().line + 1) + ": "; };
+    try {
+        c.name = root["name"].as<std::string>("zoo");
+        if (const auto l = root["language"]) {
+            c.language.seed = l["seed"].as<uint64_t>(c.language.seed);
+            c.language.heldout_share = l["heldout"].as<double>(c.language.heldout_share);
+            c.language.rare_share = l["rare"].as<double>(c.language.rare_share);
+            c.language.noise = l["noise"].as<double>(c.language.noise);
+            c.language.stacked_share = l["stacked"].as<double>(c.language.stacked_share);
+            c.language.train_sentences = l["train_sentences"].as<size_t>(c.language.train_sentences);
+        }
+        c.sizes = root["sizes"].as<std::vector<std::string>>(std::vector<std::string>{"50k", "200k", "1m"});
+        c.seeds = root["seeds"].as<std::vector<uint64_t>>(std::vector<uint64_t>{1});
+        c.train.epochs = root["epochs"].as<int>(c.train.epochs);
+        c.train.threads = root["threads"].as<int>(c.train.threads);
+    } catch (const YAML::Exception & e) {
+        throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
+    for (const auto & s : c.sizes) {
+        try {
+            lab_size(s);
+        } catch (const Error & e) {
+            throw Error(where(root["sizes"]) + e.what());
+        }
+    }
+    return c;
+}
+
+ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
+                   const std::function<void(const std::string &)> & log) {
+    namespace fs = std::filesystem;
+    fs::create_directories(dir);
+    const std::string lang_dir = dir + "/language";
+    const auto language = generate_toy_language(config.language);
+    write_toy_language(language, lang_dir);
+    const WordVocab vocab(language.words());
+    vocab.write_gguf(lang_dir + "/vocab.gguf");
+    const auto train = encode_all(vocab, language.train);
+    const auto validation = encode_all(vocab, language.validation);
+
+    ZooBuild build;
+    nlohmann::json models = nlohmann::json::array();
+    for (const auto & size : config.sizes) {
+        for (const uint64_t seed : config.seeds) {
+            const std::string name = size + "-s" + std::to_string(seed);
+            const std::string gguf = dir + "/" + name + ".gguf";
+            const std::string record_path = gguf + ".json";
+            const std::string key = model_key(config, size, seed);
+            nlohmann::json record;
+            if (fs::exists(gguf) && fs::exists(record_path)) {
+                std::ifstream in(record_path);
+                record = nlohmann::json::parse(in, nullptr, false);
+            }
+            if (record.is_object() && record.value("key", "") == key) {
+                ++build.reused;
+                log(fmt::format("{}: built already (same config), kept", name));
+            } else {
+                LabModel model(lab_size(size), static_cast<int>(vocab.size()), seed);
+                log(fmt::format("{}: training {} parameters", name, model.n_params()));
+                TrainConfig train_config = config.train;
+                train_config.seed = seed;
+                const auto result = model.train(train, validation, train_config);
+                // Written under a temporary name: an interrupted build never leaves a half model.
+                model.export_gguf(lang_dir + "/vocab.gguf", gguf + ".tmp", "compeval-lab-" + name,
+                                  {{"compeval.lab.size", size}, {"compeval.lab.key", key}});
+                fs::rename(gguf + ".tmp", gguf);
+                record = {{"key", key},
+                          {"name", name},
+                          {"size", size},
+                          {"seed", seed},
+                          {"n_params", result.n_params},
+                          {"unigram_loss", result.unigram_loss},
+                          {"tokens_per_second", result.tokens_per_second},
+                          {"epochs", nlohmann::json::array()}};
+                double seconds = 0;
+                for (const auto & e : result.epochs) {
+                    record["epochs"].push_back({{"epoch", e.epoch},
+                                                {"train_loss", e.train_loss},
+                                                {"validation_loss", e.validation_loss},
+                                                {"seconds", e.seconds}});
+                    seconds += e.seconds;
+                }
+                record["train_seconds"] = seconds;
+                std::ofstream(record_path) << record.dump(2) << '\n';
+                ++build.trained;
+                log(fmt::format("{}: validation loss {:.4f} (unigram {:.4f}) in {:.1f} s", name,
+                                result.epochs.back().validation_loss, result.unigram_loss, seconds));
+            }
+            models.push_back(record);
+        }
+    }
+    std::ofstream(dir + "/zoo.json") << nlohmann::json{{"name", config.name}, {"models", models}}.dump(2) << '\n';
+    std::ofstream suite(dir + "/suite.yaml");
+    suite << "# Generated by compeval lab zoo from " << config.path << "\nname: lab-" << config.name << "\nmodels:\n";
+    for (const auto & m : models) {
+        suite << "  - {name: " << m["name"].get<std::string>() << ", path: " << m["name"].get<std::string>()
+              << ".gguf, family: lab, size: " << m["size"].get<std::string>() << ", variant: base}\n";
+    }
+    suite << "tasks:\n  - {path: language/task.yaml, data_dir: language}\n";
+    return build;
+}
+
+}  // namespace compeval
