@@ -2,6 +2,7 @@
 // exported GGUF gives llama.cpp the trainer's own per-token log-probabilities
 // (within 1e-4, F32 weights and KV cache), and the same seed gives the same bytes.
 #include "backends/model.hpp"
+#include "scoring/requests.hpp"
 #include "lab/toy_language.hpp"
 #include "lab/trainer.hpp"
 #include "lab/word_vocab.hpp"
@@ -116,25 +117,48 @@ TEST(LabZoo, BuildsResumesAndRunsAsASuite) {
     }
     const std::string dir = test::temp_dir("lab-zoo");
     std::ofstream(dir + "/zoo.yaml") << "name: tiny\nlanguage: {seed: 2, heldout: 0.9, train_sentences: 600}\n"
-                                        "sizes: [50k]\nseeds: [1, 2]\nepochs: 1\nthreads: 1\n";
+                                        "sizes: [50k]\nseeds: [1, 2]\nepochs: 1\nthreads: 1\n"
+                                        "instruct: {ratios: [0.5], epochs: 1}\n";
     auto config = load_zoo_config(dir + "/zoo.yaml");
-    std::vector<std::string> log;
-    const auto first = build_zoo(config, dir + "/zoo", [&](const std::string & l) { log.push_back(l); });
-    EXPECT_EQ(first.trained, 2U);
-    const auto bytes = test::read_file(dir + "/zoo/50k-s1.gguf");
-    const auto again = build_zoo(config, dir + "/zoo", [&](const std::string & l) { log.push_back(l); });
+    const auto first = build_zoo(config, dir + "/zoo", [](const std::string &) {});
+    EXPECT_EQ(first.trained, 4U);  // 2 seeds x (base + one instruct variant)
+    const auto bytes = test::read_file(dir + "/zoo/50k-s1-it0.5.gguf");
+    const auto again = build_zoo(config, dir + "/zoo", [](const std::string &) {});
     EXPECT_EQ(again.trained, 0U);  // resumed: nothing to do
-    EXPECT_EQ(again.reused, 2U);
-    EXPECT_EQ(test::read_file(dir + "/zoo/50k-s1.gguf"), bytes);
-    config.train.epochs = 2;  // a changed schedule retrains
+    EXPECT_EQ(again.reused, 4U);
+    EXPECT_EQ(test::read_file(dir + "/zoo/50k-s1-it0.5.gguf"), bytes);
+    std::filesystem::remove(dir + "/zoo/50k-s2-it0.5.gguf");  // an interrupted build: the variant is redone
     EXPECT_EQ(build_zoo(config, dir + "/zoo", [](const std::string &) {}).trained, 2U);
 
+    // The instruct variant's chat template renders exactly what it was tuned on.
+    Model tuned(dir + "/zoo/50k-s1-it0.5.gguf");
+    ASSERT_TRUE(tuned.facts().has_chat_template);
+    const auto language = generate_toy_language(config.language);
+    const WordVocab vocab(language.words());
+    const auto example = instruction_examples(language, 1, false, 9)[0];
+    const auto question =
+        example.substr(std::string("user ").size(), example.rfind(" assistant") - std::string("user ").size());
+    const auto prompt = tuned.render_chat({{"user", question}});
+    const auto answer = example.substr(example.rfind(' ') + 1);
+    const auto tokens = tokenize_request(tuned, {prompt, answer, true}).tokens;
+    std::vector<Token> expected = {WordVocab::bos()};
+    for (int id : vocab.encode(example)) {
+        expected.push_back(id);
+    }
+    EXPECT_EQ(tokens, expected) << prompt;
+
+    config.train.epochs = 2;  // a changed schedule retrains everything
+    EXPECT_EQ(build_zoo(config, dir + "/zoo", [](const std::string &) {}).trained, 4U);
+
     const SuiteSpec suite = load_suite_spec(dir + "/zoo/suite.yaml");
-    ASSERT_EQ(suite.models.size(), 2U);
+    ASSERT_EQ(suite.models.size(), 4U);
     ResultsStore store(dir + "/zoo/results.sqlite");
     const auto run = run_suite(suite, store, {});
-    ASSERT_EQ(run.results.size(), 2U);
-    EXPECT_FALSE(run.results[0].result.metrics.empty());
+    ASSERT_EQ(run.results.size(), 8U);  // 4 models x (minimal pairs, judgement)
+    for (const auto & r : run.results) {
+        EXPECT_EQ(r.result.form, r.model.variant == "instruct" && r.spec->name == "toy-judgement" ? "chat" : "plain")
+            << r.model.name << " " << r.spec->name;
+    }
 
     std::ofstream(dir + "/bad.yaml") << "name: bad\nsizes: [50k, 7b]\n";
     EXPECT_NE(test::error_of([&] { load_zoo_config(dir + "/bad.yaml"); }).find("unknown lab size '7b'"),

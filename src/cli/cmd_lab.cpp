@@ -42,8 +42,8 @@ std::vector<std::string> read_lines(const std::string & path) {
 
 void add_lab_command(CLI::App & app) {
     auto * lab = app.add_subcommand("lab",
-                                    "The lab: a toy language with known compositional structure (training "
-                                    "the model zoo on it comes in a later version).");
+                                    "The lab: a toy language with known compositional structure, and a model "
+                                    "zoo (sizes x instruction-tuning ratios) trained on it from scratch.");
     lab->require_subcommand(1);
     auto config = std::make_shared<ToyLanguageConfig>();
     auto out = std::make_shared<std::string>();

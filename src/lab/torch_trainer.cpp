@@ -280,8 +280,20 @@ std::vector<double> LabModel::token_logprobs(const std::vector<int> & ids) const
     return out;
 }
 
+LabModel LabModel::clone() const {
+    LabModel copy(impl_->shape, impl_->n_vocab, 0);
+    torch::NoGradGuard no_grad;
+    auto from = impl_->model->parameters();
+    auto to = copy.impl_->model->parameters();
+    for (size_t i = 0; i < from.size(); ++i) {
+        to[i].copy_(from[i]);
+    }
+    return copy;
+}
+
 void LabModel::export_gguf(const std::string & vocab_gguf, const std::string & path, const std::string & name,
-                           const std::vector<std::pair<std::string, std::string>> & metadata) const {
+                           const std::vector<std::pair<std::string, std::string>> & metadata,
+                           const std::string & chat_template) const {
     const auto & s = impl_->shape;
     RandomModelSpec spec;
     spec.name = name;
@@ -293,6 +305,7 @@ void LabModel::export_gguf(const std::string & vocab_gguf, const std::string & p
     spec.n_ctx_train = s.n_ctx;
     spec.f16 = false;
     spec.vocab_path = vocab_gguf;
+    spec.chat_template = chat_template;
     // llama.cpp's tensor names -> this model's parameters.
     std::map<std::string, torch::Tensor> tensors;
     for (const auto & p : impl_->model->named_parameters()) {

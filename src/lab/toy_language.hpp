@@ -73,9 +73,21 @@ struct ToyLanguage {
 // Deterministic in the config (seed included).
 ToyLanguage generate_toy_language(const ToyLanguageConfig & config);
 
+// The instruct variants' chat template (written into their GGUF): roles and
+// contents as words, so the word vocabulary covers every rendered prompt, and
+// a trailing space after "assistant" so the answer is its own word.
+extern const char * const kLabChatTemplate;
+
+// Instruction examples on seen combinations only, as the chat template renders
+// them plus the answer: "user is it true that a ADJ NOUN is a X assistant yes".
+// `narrow` keeps one inference type (AN=>N), the narrowest format.
+std::vector<std::string> instruction_examples(const ToyLanguage & language, size_t count, bool narrow,
+                                              uint64_t seed);
+
 // Writes train.txt, validation.txt, heldout.tsv (adjective, noun, class),
-// seen.tsv and unseen.tsv (minimal-pair items) and task.yaml (a
-// minimal_pair task over both splits) into `dir`.
+// seen.tsv and unseen.tsv (minimal-pair items), task.yaml (a minimal_pair
+// task over both splits), and the same items as yes/no questions
+// (seen-judgement.tsv, unseen-judgement.tsv, judgement.yaml) into `dir`.
 void write_toy_language(const ToyLanguage & language, const std::string & dir);
 
 }  // namespace compeval

@@ -68,9 +68,14 @@ class LabModel {
     // closing EOS, in double precision from the model's float logits.
     std::vector<double> token_logprobs(const std::vector<int> & ids) const;
 
-    // Writes an F32 llama GGUF with `vocab_gguf`'s tokenizer (WordVocab::write_gguf).
+    // Writes an F32 llama GGUF with `vocab_gguf`'s tokenizer (WordVocab::write_gguf)
+    // and, for an instruct variant, a chat template.
     void export_gguf(const std::string & vocab_gguf, const std::string & path, const std::string & name,
-                     const std::vector<std::pair<std::string, std::string>> & metadata) const;
+                     const std::vector<std::pair<std::string, std::string>> & metadata,
+                     const std::string & chat_template = "") const;
+
+    // An independent copy (same weights): the base of an instruct variant.
+    LabModel clone() const;
 
     uint64_t n_params() const;
 

@@ -35,10 +35,14 @@ std::vector<double> LabModel::token_logprobs(const std::vector<int> & /*ids*/) c
 }
 void LabModel::export_gguf(const std::string & /*vocab_gguf*/, const std::string & /*path*/,
                            const std::string & /*name*/,
-                           const std::vector<std::pair<std::string, std::string>> & /*metadata*/) const {
+                           const std::vector<std::pair<std::string, std::string>> & /*metadata*/,
+                           const std::string & /*chat_template*/) const {
     unavailable();
 }
 uint64_t LabModel::n_params() const {
+    unavailable();
+}
+LabModel LabModel::clone() const {
     unavailable();
 }
 // NOLINTEND(readability-convert-member-functions-to-static)

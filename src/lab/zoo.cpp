@@ -77,6 +77,12 @@ ZooConfig load_zoo_config(const std::string & path) {
         c.seeds = root["seeds"].as<std::vector<uint64_t>>(std::vector<uint64_t>{1});
         c.train.epochs = root["epochs"].as<int>(c.train.epochs);
         c.train.threads = root["threads"].as<int>(c.train.threads);
+        if (const auto it = root["instruct"]) {
+            c.instruct.ratios = it["ratios"].as<std::vector<double>>(std::vector<double>{});
+            c.instruct.narrow = it["narrow"].as<bool>(false);
+            c.instruct.epochs = it["epochs"].as<int>(c.instruct.epochs);
+            c.instruct.learning_rate = it["learning_rate"].as<double>(c.instruct.learning_rate);
+        }
     } catch (const YAML::Exception & e) {
         throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
     }
@@ -104,63 +110,120 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
 
     ZooBuild build;
     nlohmann::json models = nlohmann::json::array();
+    auto record_of = [&](const std::string & gguf, const std::string & key) {
+        nlohmann::json record;
+        if (fs::exists(gguf) && fs::exists(gguf + ".json")) {
+            std::ifstream in(gguf + ".json");
+            record = nlohmann::json::parse(in, nullptr, false);
+        }
+        return record.is_object() && record.value("key", "") == key ? record : nlohmann::json();
+    };
+    // Written under a temporary name: an interrupted build never leaves a half model.
+    auto save = [&](const LabModel & model, const TrainResult & result, nlohmann::json record, const std::string & gguf,
+                    const std::string & chat_template) {
+        model.export_gguf(lang_dir + "/vocab.gguf", gguf + ".tmp", "compeval-lab-" + record["name"].get<std::string>(),
+                          {{"compeval.lab.size", record["size"].get<std::string>()},
+                           {"compeval.lab.key", record["key"].get<std::string>()}},
+                          chat_template);
+        fs::rename(gguf + ".tmp", gguf);
+        record.update({{"n_params", result.n_params},
+                       {"unigram_loss", result.unigram_loss},
+                       {"tokens_per_second", result.tokens_per_second},
+                       {"epochs", nlohmann::json::array()}});
+        double seconds = 0;
+        for (const auto & e : result.epochs) {
+            record["epochs"].push_back({{"epoch", e.epoch},
+                                        {"train_loss", e.train_loss},
+                                        {"validation_loss", e.validation_loss},
+                                        {"seconds", e.seconds}});
+            seconds += e.seconds;
+        }
+        record["train_seconds"] = seconds;
+        std::ofstream(gguf + ".json") << record.dump(2) << '\n';
+        ++build.trained;
+        log(fmt::format("{}: validation loss {:.4f} (unigram {:.4f}) in {:.1f} s", record["name"].get<std::string>(),
+                        result.epochs.back().validation_loss, result.unigram_loss, seconds));
+        return record;
+    };
     for (const auto & size : config.sizes) {
         for (const uint64_t seed : config.seeds) {
             const std::string name = size + "-s" + std::to_string(seed);
-            const std::string gguf = dir + "/" + name + ".gguf";
-            const std::string record_path = gguf + ".json";
             const std::string key = model_key(config, size, seed);
-            nlohmann::json record;
-            if (fs::exists(gguf) && fs::exists(record_path)) {
-                std::ifstream in(record_path);
-                record = nlohmann::json::parse(in, nullptr, false);
+            std::vector<std::pair<double, std::string>> variants;  // (ratio, key) of each instruct variant
+            for (const double ratio : config.instruct.ratios) {
+                variants.emplace_back(
+                    ratio, sha256_string(fmt::format("{}|it|{}|{}|{}|{}", key, ratio, config.instruct.narrow,
+                                                     config.instruct.epochs, config.instruct.learning_rate)));
             }
-            if (record.is_object() && record.value("key", "") == key) {
-                ++build.reused;
-                log(fmt::format("{}: built already (same config), kept", name));
-            } else {
-                LabModel model(lab_size(size), static_cast<int>(vocab.size()), seed);
-                log(fmt::format("{}: training {} parameters", name, model.n_params()));
-                TrainConfig train_config = config.train;
-                train_config.seed = seed;
-                const auto result = model.train(train, validation, train_config);
-                // Written under a temporary name: an interrupted build never leaves a half model.
-                model.export_gguf(lang_dir + "/vocab.gguf", gguf + ".tmp", "compeval-lab-" + name,
-                                  {{"compeval.lab.size", size}, {"compeval.lab.key", key}});
-                fs::rename(gguf + ".tmp", gguf);
-                record = {{"key", key},
-                          {"name", name},
-                          {"size", size},
-                          {"seed", seed},
-                          {"n_params", result.n_params},
-                          {"unigram_loss", result.unigram_loss},
-                          {"tokens_per_second", result.tokens_per_second},
-                          {"epochs", nlohmann::json::array()}};
-                double seconds = 0;
-                for (const auto & e : result.epochs) {
-                    record["epochs"].push_back({{"epoch", e.epoch},
-                                                {"train_loss", e.train_loss},
-                                                {"validation_loss", e.validation_loss},
-                                                {"seconds", e.seconds}});
-                    seconds += e.seconds;
+            const std::string base_gguf = dir + "/" + name + ".gguf";
+            bool all_built = !record_of(base_gguf, key).is_null();
+            for (const auto & [ratio, vkey] : variants) {
+                all_built = all_built &&
+                            !record_of(dir + "/" + name + "-it" + fmt::format("{:g}", ratio) + ".gguf", vkey).is_null();
+            }
+            if (all_built) {
+                build.reused += 1 + variants.size();
+                log(fmt::format("{}: built already (same config), kept with its {} instruct variant(s)", name,
+                                variants.size()));
+                models.push_back(record_of(base_gguf, key));
+                for (const auto & [ratio, vkey] : variants) {
+                    models.push_back(record_of(dir + "/" + name + "-it" + fmt::format("{:g}", ratio) + ".gguf", vkey));
                 }
-                record["train_seconds"] = seconds;
-                std::ofstream(record_path) << record.dump(2) << '\n';
-                ++build.trained;
-                log(fmt::format("{}: validation loss {:.4f} (unigram {:.4f}) in {:.1f} s", name,
-                                result.epochs.back().validation_loss, result.unigram_loss, seconds));
+                continue;
             }
-            models.push_back(record);
+            // The base is retrained (deterministically) when any of its variants is missing.
+            LabModel base(lab_size(size), static_cast<int>(vocab.size()), seed);
+            log(fmt::format("{}: training {} parameters", name, base.n_params()));
+            TrainConfig train_config = config.train;
+            train_config.seed = seed;
+            const auto result = base.train(train, validation, train_config);
+            models.push_back(save(base, result,
+                                  {{"key", key}, {"name", name}, {"size", size}, {"seed", seed}, {"variant", "base"}},
+                                  base_gguf, ""));
+            for (const auto & [ratio, vkey] : variants) {
+                // Instruction tuning: the pre-training data plus ratio x as many
+                // instruction examples (on seen combinations only), from the base.
+                const std::string vname = name + "-it" + fmt::format("{:g}", ratio);
+                auto mix = train;
+                const auto examples =
+                    instruction_examples(language, static_cast<size_t>(ratio * static_cast<double>(train.size())),
+                                         config.instruct.narrow, seed + 101);
+                for (const auto & e : examples) {
+                    mix.push_back(vocab.encode(e));
+                }
+                LabModel tuned = base.clone();
+                TrainConfig it_config = train_config;
+                it_config.epochs = config.instruct.epochs;
+                it_config.learning_rate = config.instruct.learning_rate;
+                log(fmt::format("{}: instruction tuning with {} examples", vname, examples.size()));
+                const auto it_result = tuned.train(mix, validation, it_config);
+                models.push_back(save(tuned, it_result,
+                                      {{"key", vkey},
+                                       {"name", vname},
+                                       {"size", size},
+                                       {"seed", seed},
+                                       {"variant", "instruct"},
+                                       {"it_ratio", ratio},
+                                       {"it_narrow", config.instruct.narrow},
+                                       {"base", name}},
+                                      dir + "/" + vname + ".gguf", kLabChatTemplate));
+            }
         }
     }
     std::ofstream(dir + "/zoo.json") << nlohmann::json{{"name", config.name}, {"models", models}}.dump(2) << '\n';
     std::ofstream suite(dir + "/suite.yaml");
     suite << "# Generated by compeval lab zoo from " << config.path << "\nname: lab-" << config.name << "\nmodels:\n";
     for (const auto & m : models) {
+        // One family: the findings compare each instruct variant with the base
+        // of its size, and the base models along the size series.
         suite << "  - {name: " << m["name"].get<std::string>() << ", path: " << m["name"].get<std::string>()
-              << ".gguf, family: lab, size: " << m["size"].get<std::string>() << ", variant: base}\n";
+              << ".gguf, family: lab, size: " << m["size"].get<std::string>()
+              << ", variant: " << m.value("variant", "base") << "}\n";
     }
-    suite << "tasks:\n  - {path: language/task.yaml, data_dir: language}\n";
+    // Sentence likelihoods on plain prompts for every model (what tuning did to
+    // the language model), and the yes/no questions the variants were tuned on.
+    suite << "tasks:\n  - {path: language/task.yaml, data_dir: language, form: plain}\n"
+          << "  - {path: language/judgement.yaml, data_dir: language}\n";
     return build;
 }
 

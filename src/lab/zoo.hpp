@@ -19,6 +19,12 @@ struct ZooConfig {
     std::vector<std::string> sizes;  // lab size names: 50k, 200k, 1m, 5m
     std::vector<uint64_t> seeds;
     TrainConfig train;
+    struct Instruct {
+        std::vector<double> ratios;  // instruction examples per pre-training sentence; one variant each
+        bool narrow = false;         // one question format (AN=>N) instead of all three inference types
+        int epochs = 1;
+        double learning_rate = 1e-3;
+    } instruct;
 };
 
 // Throws compeval::Error "FILE:LINE: ..." on a malformed file.

@@ -111,7 +111,7 @@ ModelTaskResult run_one(LoglikelihoodScorer & engine, const SuiteModel & model, 
     out.spec = &task.spec;
     TaskRunOptions task_options;
     task_options.limit = task.limit;
-    task_options.form = model.variant == "instruct" ? PromptForm::Chat : PromptForm::Plain;
+    task_options.form = model.variant == "instruct" && task.form != "plain" ? PromptForm::Chat : PromptForm::Plain;
     PreparedTask prepared = prepare_task(engine.language_model(), task.spec, task_options);
 
     // Unique requests in first-occurrence order.

@@ -124,6 +124,12 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
                 fail(t["limit"], "field 'limit' must be a non-negative integer");
             }
         }
+        if (t.IsMap() && t["form"]) {
+            task.form = text(t, "form", false);
+            if (task.form != "plain") {
+                fail(t["form"], "field 'form' must be plain (or absent: the model's variant decides)");
+            }
+        }
         // A task whose data lives elsewhere (e.g. AddOne-RTE) names its own folder.
         const std::string task_data_dir =
             t.IsMap() && t["data_dir"] ? resolve(base, text(t, "data_dir", false)) : data_dir;

@@ -29,6 +29,9 @@ struct SuiteTask {
     TaskSpec spec;                                     // scoring tasks
     std::optional<RepresentationSpec> representation;  // representational tasks (hidden states)
     size_t limit = 0;                                  // items per split (0 = all)
+    // "plain" scores this task on plain prompts for every model, instruct
+    // ones included (e.g. sentence likelihoods); "" follows the model's variant.
+    std::string form;
 };
 
 struct SuiteSpec {
