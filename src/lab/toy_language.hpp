@@ -81,8 +81,7 @@ extern const char * const kLabChatTemplate;
 // Instruction examples on seen combinations only, as the chat template renders
 // them plus the answer: "user is it true that a ADJ NOUN is a X assistant yes".
 // `narrow` keeps one inference type (AN=>N), the narrowest format.
-std::vector<std::string> instruction_examples(const ToyLanguage & language, size_t count, bool narrow,
-                                              uint64_t seed);
+std::vector<std::string> instruction_examples(const ToyLanguage & language, size_t count, bool narrow, uint64_t seed);
 
 // Writes train.txt, validation.txt, heldout.tsv (adjective, noun, class),
 // seen.tsv and unseen.tsv (minimal-pair items), task.yaml (a minimal_pair
