@@ -26,7 +26,6 @@ std::vector<LoglikelihoodResult> RemoteScorer::loglikelihood_tokens(const std::v
     std::vector<double> logprob(jobs.size(), 0.0);
     std::vector<char> greedy(jobs.size(), 0);
     std::atomic<size_t> next{0};
-    std::atomic<uint64_t> retries{0};
     std::mutex error_mutex;
     std::exception_ptr error;
 
@@ -58,7 +57,6 @@ std::vector<LoglikelihoodResult> RemoteScorer::loglikelihood_tokens(const std::v
                 const auto & top = probs[0].at("top_logprobs");
                 greedy[j] = !top.empty() && top[0].value("id", -1) == target ? 1 : 0;
             }
-            retries += client.stats().retries;
         } catch (...) {
             const std::lock_guard<std::mutex> lock(error_mutex);
             if (!error) {
@@ -75,7 +73,6 @@ std::vector<LoglikelihoodResult> RemoteScorer::loglikelihood_tokens(const std::v
     for (auto & t : threads) {
         t.join();
     }
-    retries_ += retries.load();
     if (error) {
         std::rethrow_exception(error);
     }

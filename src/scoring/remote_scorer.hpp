@@ -20,13 +20,11 @@ class RemoteScorer : public LoglikelihoodScorer {
     const LanguageModel & language_model() const override { return model_; }
     std::vector<LoglikelihoodResult> loglikelihood_tokens(const std::vector<TokenizedRequest> & requests) override;
     uint64_t tokens_decoded() const override { return tokens_; }
-    uint64_t http_retries() const { return retries_; }
 
   private:
     const RemoteModel & model_;
     const std::atomic<bool> * cancel_;
     uint64_t tokens_ = 0;
-    uint64_t retries_ = 0;
 };
 
 }  // namespace compeval
