@@ -11,6 +11,7 @@
 
 #include <cmath>
 #include <cstdlib>
+#include <filesystem>
 
 namespace compeval {
 namespace {
@@ -20,41 +21,10 @@ namespace {
 // on both sides leave differences far below this.
 constexpr double kTolerance = 1e-3;
 
-struct Server {
-    test::ChildProcess process;
-    int port = 0;
-    std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
-};
+using Server = test::LlamaServer;
 
 Server start_server(const std::string & model, int slots) {
-    Server s;
-    s.port = test::free_port();
-    const std::string log = std::string(COMPEVAL_TEST_TMP_DIR) + "/llama-server-" + std::to_string(s.port) + ".log";
-    s.process = test::start_process({test::llama_server_binary(),
-                                     "-m",
-                                     model,
-                                     "--host",
-                                     "127.0.0.1",
-                                     "--port",
-                                     std::to_string(s.port),
-                                     "-c",
-                                     "4096",
-                                     "-np",
-                                     std::to_string(slots),
-                                     "-ctk",
-                                     "f32",
-                                     "-ctv",
-                                     "f32",
-                                     "-fa",
-                                     "off",
-                                     "-t",
-                                     "1",
-                                     "--no-webui"},
-                                    log, false);
-    if (!test::wait_http_ok(s.port, "/health", std::chrono::seconds(60))) {
-        throw Error("llama-server did not become healthy; see " + log);
-    }
-    return s;
+    return test::start_llama_server(model, slots);
 }
 
 std::vector<LoglikelihoodRequest> sample_requests() {
@@ -67,7 +37,7 @@ std::vector<LoglikelihoodRequest> sample_requests() {
 }
 
 TEST(HttpBackend, LlamaServerScoresMatchTheInProcessEngine) {
-    if (test::llama_server_binary().empty()) {
+    if (!std::filesystem::exists(test::llama_server_binary())) {
         GTEST_SKIP() << "this build has no llama-server (an installed llama.cpp without tools)";
     }
     const std::string path = test::model_path("tiny-f32");
@@ -123,7 +93,7 @@ TEST(HttpBackend, LlamaServerScoresMatchTheInProcessEngine) {
 }
 
 TEST(HttpBackend, ChatPromptsUseTheServedModelsOwnTemplateNeverAFallback) {
-    if (test::llama_server_binary().empty()) {
+    if (!std::filesystem::exists(test::llama_server_binary())) {
         GTEST_SKIP() << "this build has no llama-server";
     }
     // No template in the GGUF: llama-server would fall back to ChatML; compeval refuses.
@@ -162,7 +132,7 @@ TEST(HttpBackend, ClearErrorsForRefusedConnectionsMissingKeysAndBadRequests) {
     EXPECT_EQ(test::error_of([&] { RemoteModel m(options); }),
               "environment variable COMPEVAL_TEST_KEY_THAT_IS_NOT_SET (the API key) is not set");
 
-    if (test::llama_server_binary().empty()) {
+    if (!std::filesystem::exists(test::llama_server_binary())) {
         return;
     }
     Server server = start_server(test::model_path("tiny-f32"), 1);

@@ -82,29 +82,8 @@ prompts:
 
     // One slot and no prompt cache: each request is evaluated alone, so the
     // server's numbers cannot depend on what it ran before or beside it.
-    const int port = test::free_port();
-    auto server = test::start_process({test::llama_server_binary(),
-                                       "-m",
-                                       test::model_path("tiny-f32"),
-                                       "--host",
-                                       "127.0.0.1",
-                                       "--port",
-                                       std::to_string(port),
-                                       "-c",
-                                       "2048",
-                                       "-np",
-                                       "1",
-                                       "-ctk",
-                                       "f32",
-                                       "-ctv",
-                                       "f32",
-                                       "-fa",
-                                       "off",
-                                       "-t",
-                                       "1",
-                                       "--no-webui"},
-                                      dir + "/llama-server.log", false);
-    ASSERT_TRUE(test::wait_http_ok(port, "/health", std::chrono::seconds(60)));
+    auto server = test::start_llama_server(test::model_path("tiny-f32"), 1, 2048);
+    const int port = server.port;
     auto proxy =
         test::start_process({test::fault_proxy_binary(), "--upstream", "127.0.0.1:" + std::to_string(port), "--seed",
                              "7", "--drop", "0.07", "--reset", "0.07", "--delay", "0.07", "--delay-ms", "50",

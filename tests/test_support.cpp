@@ -402,4 +402,35 @@ int free_port() {
     return ntohs(addr.sin_port);
 }
 
+LlamaServer start_llama_server(const std::string & model, int slots, int context) {
+    LlamaServer s;
+    s.port = free_port();
+    const std::string log = std::string(COMPEVAL_TEST_TMP_DIR) + "/llama-server-" + std::to_string(s.port) + ".log";
+    s.process = start_process({llama_server_binary(),
+                               "-m",
+                               model,
+                               "--host",
+                               "127.0.0.1",
+                               "--port",
+                               std::to_string(s.port),
+                               "-c",
+                               std::to_string(context),
+                               "-np",
+                               std::to_string(slots),
+                               "-ctk",
+                               "f32",
+                               "-ctv",
+                               "f32",
+                               "-fa",
+                               "off",
+                               "-t",
+                               "1",
+                               "--no-webui"},
+                              log, false);
+    if (!wait_http_ok(s.port, "/health", std::chrono::seconds(60))) {
+        throw std::runtime_error("llama-server did not become healthy; see " + log);
+    }
+    return s;
+}
+
 }  // namespace compeval::test

@@ -112,4 +112,16 @@ bool wait_http_ok(int port, const std::string & path, std::chrono::milliseconds 
 // released), for a child that must be told its port up front.
 int free_port();
 
+// llama-server (this build's) serving `model` on 127.0.0.1 with an F32 KV
+// cache, flash attention off and one thread, so its numbers can be compared
+// with the in-process engine; ready once /health answers. Its log goes to
+// build/test-tmp/llama-server-PORT.log. Throws std::runtime_error if it does
+// not come up within a minute.
+struct LlamaServer {
+    ChildProcess process;
+    int port = 0;
+    std::string url() const { return "http://127.0.0.1:" + std::to_string(port); }
+};
+LlamaServer start_llama_server(const std::string & model, int slots, int context = 4096);
+
 }  // namespace compeval::test
