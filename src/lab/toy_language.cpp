@@ -60,7 +60,7 @@ bool entailed(AdjectiveClass c, int type) {
 
 class Generator {
   public:
-    Generator(ToyLanguage & lang) : lang_(lang), rng_(lang.config.seed * 7919 + 17) {}
+    explicit Generator(const ToyLanguage & lang) : lang_(lang), rng_(lang.config.seed * 7919 + 17) {}
 
     // "a ADJ NOUN is (not) a X" for inference type 0, 1, 2.
     std::pair<std::string, std::string> statement(int adj, int noun, int type) const {
@@ -156,7 +156,7 @@ class Generator {
     const std::vector<std::string> & compound_modifiers() const { return compound_modifiers_; }
 
   private:
-    ToyLanguage & lang_;
+    const ToyLanguage & lang_;
     std::mt19937_64 rng_;
     std::vector<std::tuple<std::string, std::string, bool>> compounds_;
     std::vector<std::string> compound_modifiers_;
@@ -199,8 +199,7 @@ const char * const kLabChatTemplate =
     "{% if add_generation_prompt %}assistant {% endif %}";
 
 std::vector<std::string> instruction_examples(const ToyLanguage & language, size_t count, bool narrow, uint64_t seed) {
-    ToyLanguage copy = language;
-    Generator g(copy);
+    const Generator g(language);
     std::mt19937_64 rng(seed);
     std::uniform_int_distribution<size_t> combo(0, language.seen.size() - 1);
     std::uniform_int_distribution<int> type(0, narrow ? 0 : 2);

@@ -71,6 +71,9 @@ nlohmann::json cost_json(const SuiteRunResult & run) {
         m["file_bytes"] = mc.facts.file_bytes;
         m["load_seconds"] = mc.facts.load_seconds;
         uint64_t peak = 0;
+        for (const auto & c : mc.measured) {
+            peak = std::max(peak, c.peak_rss_bytes);
+        }
         nlohmann::json tasks = nlohmann::json::array();
         for (const auto & mt : run.results) {
             if (mt.facts.sha256 != mc.facts.sha256 || mt.model.name != mc.model.name) {
@@ -91,7 +94,6 @@ nlohmann::json cost_json(const SuiteRunResult & run) {
                     m["batch"] = c.batch;
                     m["machine"] = c.machine;
                 }
-                peak = std::max(peak, c.peak_rss_bytes);
             }
             tasks.push_back(std::move(t));
         }
