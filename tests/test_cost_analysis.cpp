@@ -102,6 +102,40 @@ TEST(CostSection, RecommendsTheCheapestModelNotDetectablyWorseOnUnseenCombinatio
     EXPECT_NE(none["recommendation"]["reasons"].dump().find("majority-answer baseline"), std::string::npos);
 }
 
+TEST(CostSection, ARecipeIsWeighedOverItsSeedsNotItsLuckiestOne) {
+    // "lucky" has one seed at 95/100 and one at 55/100; "steady" is 80/100
+    // with both; "poor" is 50/100 with both and the cheapest. Alone, lucky-1
+    // is the best model. As recipes, steady is the best (0.80 vs 0.75); lucky
+    // stays a contender (two seeds that disagree this much cannot show it is
+    // worse) and costs less; poor is detectably worse whatever its price.
+    const nlohmann::json cost = {{"models",
+                                  {cost_model("lucky-1", 2.0, 400, 400), cost_model("lucky-2", 2.0, 400, 400),
+                                   cost_model("steady-1", 4.0, 400, 400), cost_model("steady-2", 6.0, 400, 400),
+                                   cost_model("poor-1", 0.5, 400, 400), cost_model("poor-2", 0.5, 400, 400)}}};
+    std::map<std::string, ModelScores> scores;
+    scores["lucky-1"] = {items(95, 100), items(95, 100), 0.3, "base", "f"};
+    scores["lucky-2"] = {items(55, 100), items(55, 100), 0.3, "base", "f"};
+    scores["steady-1"] = {items(80, 100), items(80, 100), 0.3, "base", "f"};
+    scores["steady-2"] = {items(80, 100), items(80, 100), 0.3, "base", "f"};
+    scores["poor-1"] = {items(50, 100), items(50, 100), 0.3, "base", "f"};
+    scores["poor-2"] = {items(50, 100), items(50, 100), 0.3, "base", "f"};
+    const auto alone = cost_section(cost, scores, nlohmann::json::array(), {0, 500, 1});
+    EXPECT_NE(alone["recommendation"]["reasons"].dump().find("the highest compositional accuracy is lucky-1's"),
+              std::string::npos);
+    CostOptions pooled{
+        0,
+        500,
+        1,
+        {{"lucky", {"lucky-1", "lucky-2"}}, {"steady", {"steady-1", "steady-2"}}, {"poor", {"poor-1", "poor-2"}}}};
+    const auto s = cost_section(cost, scores, nlohmann::json::array(), pooled);
+    const auto & rec = s["recommendation"];
+    const std::string reasons = rec["reasons"].dump();
+    EXPECT_NE(reasons.find("the highest compositional accuracy is steady's, 0.800"), std::string::npos) << reasons;
+    EXPECT_EQ(rec["contenders"], (nlohmann::json{"lucky", "steady"}));
+    EXPECT_EQ(rec["model"], "lucky");
+    EXPECT_NE(reasons.find("lucky at 20 machine-seconds"), std::string::npos) << reasons;  // both seeds 20
+}
+
 TEST(CostSection, ReusedRequestsLeaveCostUnmeasuredNotZero) {
     const nlohmann::json cost = {{"models", {cost_model("a", 0.0, 0, 400)}}};
     std::map<std::string, ModelScores> scores;

@@ -10,6 +10,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <map>
 #include <set>
 #include <sstream>
 
@@ -90,6 +92,54 @@ TEST(LabLanguage, ItemsFollowThePlaneTruthTable) {
         EXPECT_NE(it.good, it.bad);
     }
     EXPECT_EQ(types, (std::set<std::string>{"AN=>N", "AN=>H", "AN=>A-H", "context"}));
+}
+
+TEST(LabLanguage, HypernymChainsAreTaughtLinkByLinkAndAskedAtEveryLevel) {
+    auto config = small_config();
+    config.hypernym_depth = 3;
+    const auto lang = generate_toy_language(config);
+    ASSERT_EQ(lang.hypernyms.size(), 8U + 4U + 2U);  // half as many per level up
+    std::map<std::string, std::string> parent_of;    // every word's hypernym, one step up
+    for (size_t n = 0; n < lang.nouns.size(); ++n) {
+        parent_of[lang.nouns[n]] = lang.hypernyms[static_cast<size_t>(lang.hypernym_of[n])];
+        EXPECT_EQ(lang.hypernym_chain(static_cast<int>(n)).size(), 3U);
+    }
+    for (size_t h = 0; h < lang.hypernyms.size(); ++h) {
+        if (lang.hypernym_parent[h] >= 0) {
+            parent_of[lang.hypernyms[h]] = lang.hypernyms[static_cast<size_t>(lang.hypernym_parent[h])];
+        }
+    }
+    std::set<std::string> links;
+    for (const auto & s : lang.train) {
+        const auto w = words_of(s);
+        if (w.front() == "every") {
+            ASSERT_EQ(w.size(), 5U) << s;
+            ASSERT_EQ(parent_of.at(w[1]), w[4]) << "not one link of a chain: " << s;
+            links.insert(w[1]);
+        }
+    }
+    EXPECT_GT(links.size(), lang.nouns.size());  // links above the nouns are taught too
+    std::set<int> levels;
+    for (const auto & it : lang.unseen_items) {
+        const bool about_hypernym = it.inference_type == "AN=>H" || it.inference_type == "AN=>A-H";
+        EXPECT_EQ(it.hypernym_level > 0, about_hypernym) << it.good;
+        levels.insert(it.hypernym_level);
+        if (about_hypernym) {
+            // The sentence names the hypernym `level` steps up from its noun.
+            std::string h = it.noun;
+            for (int l = 0; l < it.hypernym_level; ++l) {
+                h = parent_of.at(h);
+            }
+            EXPECT_EQ(words_of(it.good).back(), h) << it.good;
+        }
+    }
+    EXPECT_EQ(levels, (std::set<int>{0, 1, 2, 3}));
+    const auto words = lang.words();
+    for (const auto & h : lang.hypernyms) {
+        EXPECT_NE(std::find(words.begin(), words.end(), h), words.end()) << h;
+    }
+    config.hypernym_depth = 5;
+    EXPECT_THROW(generate_toy_language(config), Error);
 }
 
 TEST(LabVocab, LlamaTokenizeYieldsTheTrainersIdsForEverySentence) {

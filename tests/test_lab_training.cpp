@@ -7,6 +7,7 @@
 #include "lab/trainer.hpp"
 #include "lab/word_vocab.hpp"
 #include "lab/zoo.hpp"
+#include "analysis/run_report.hpp"
 #include "runs/suite_runner.hpp"
 #include "test_support.hpp"
 #include "util/sha256.hpp"
@@ -160,9 +161,64 @@ TEST(LabZoo, BuildsResumesAndRunsAsASuite) {
             << r.model.name << " " << r.spec->name;
     }
 
+    // Each model's recipe and seed reach the suite, `lab list` shows them,
+    // and the report pools the seeds of a recipe.
+    for (const auto & m : suite.models) {
+        EXPECT_EQ(m.group, m.variant == "base" ? "50k" : "50k-it0.5") << m.name;
+        EXPECT_EQ(m.seed, m.name.find("-s1") != std::string::npos ? 1 : 2) << m.name;
+    }
+    const Zoo zoo = read_zoo(dir + "/zoo");
+    ASSERT_EQ(zoo.models.size(), 4U);
+    EXPECT_EQ(zoo.language, describe(config.language));
+    for (const auto & m : zoo.models) {
+        EXPECT_TRUE(m.present) << m.path;
+        EXPECT_GT(m.n_params, 60000) << m.name;
+        EXPECT_GT(m.validation_loss, 0.0) << m.name;  // 600 sentences, 1 epoch: not yet below the unigram
+        EXPECT_GT(m.unigram_loss, 0.0) << m.name;
+        EXPECT_GT(m.train_seconds, 0.0) << m.name;
+        EXPECT_EQ(m.it_ratio, m.variant == "instruct" ? 0.5 : 0.0) << m.name;
+    }
+    const auto listed = test::run_command(test::compeval_binary() + " lab list " + dir + "/zoo");
+    ASSERT_EQ(listed.exit_code, 0) << listed.err;
+    EXPECT_NE(listed.out.find("50k-s2-it0.5     50k-it0.5    instruct     2     0.5"), std::string::npos) << listed.out;
+    const auto missing = test::run_command(test::compeval_binary() + " lab list " + dir);
+    EXPECT_EQ(missing.exit_code, 1);
+    EXPECT_NE(missing.err.find(dir + "/zoo.json: cannot open"), std::string::npos) << missing.err;
+
+    export_suite_results(run, dir + "/run");
+    const auto report = build_report(dir + "/run", {});
+    const auto & recipes = report.data["recipes"];
+    ASSERT_EQ(recipes.size(), 8U);  // 2 recipes x 2 tasks x (seen, unseen)
+    for (const auto & r : recipes) {
+        EXPECT_EQ(r["models"].size(), 2U);
+        const double s1 = r["per_seed"][0].get<double>();
+        const double s2 = r["per_seed"][1].get<double>();
+        EXPECT_DOUBLE_EQ(r["accuracy"]["estimate"].get<double>(), (s1 + s2) / 2);
+        // The interval resamples the seeds: it reaches at least towards each seed's own accuracy.
+        EXPECT_LE(r["accuracy"]["low"].get<double>(),
+                  std::max(std::min(s1, s2), r["accuracy"]["estimate"].get<double>() - 1e-9));
+        EXPECT_GE(r["accuracy"]["high"].get<double>(),
+                  std::min(std::max(s1, s2), r["accuracy"]["estimate"].get<double>() + 1e-9));
+    }
+    size_t tuning = 0;
+    for (const auto & f : report.data["findings"]) {
+        EXPECT_EQ(f["comparison"], "instruction tuning");  // one size: no scale finding
+        EXPECT_EQ(f["a"], "50k-it0.5");
+        EXPECT_EQ(f["b"], "50k");
+        EXPECT_EQ(f["seeds_a"], 2);
+        ++tuning;
+    }
+    EXPECT_EQ(tuning, 4U);  // 2 tasks x (all items, unseen ones)
+
     std::ofstream(dir + "/bad.yaml") << "name: bad\nsizes: [50k, 7b]\n";
     EXPECT_NE(test::error_of([&] { load_zoo_config(dir + "/bad.yaml"); }).find("unknown lab size '7b'"),
               std::string::npos);
+    std::ofstream(dir + "/typo.yaml") << "name: typo\nlanguage:\n  seed: 1\n  heldot: 0.5\n";
+    EXPECT_EQ(test::error_of([&] {
+                  load_zoo_config(dir + "/typo.yaml");
+              }).rfind(dir + "/typo.yaml:4: unknown language knob 'heldot' (", 0),
+              0U)
+        << test::error_of([&] { load_zoo_config(dir + "/typo.yaml"); });
 }
 
 }  // namespace

@@ -167,7 +167,7 @@ TEST(ReportHtml, ChromiumDrawsEveryChartAndTheNumbersAgreeWithMarkdownAndJson) {
     // scale row per task), accuracy, cost.
     const auto & tables = page["tables"];
     const auto md_findings = markdown_table(files.markdown, "## Findings");
-    ASSERT_EQ(json["findings"].size(), 4U);  // 2 comparisons x 2 scored tasks
+    ASSERT_EQ(json["findings"].size(), 6U);  // 2 comparisons x (toy; factory over all items and unseen ones)
     ASSERT_EQ(tables["findings-table"].size(), json["findings"].size());
     ASSERT_EQ(md_findings.size(), json["findings"].size());
     for (size_t i = 0; i < md_findings.size(); ++i) {
@@ -175,12 +175,14 @@ TEST(ReportHtml, ChromiumDrawsEveryChartAndTheNumbersAgreeWithMarkdownAndJson) {
         const auto & html = tables["findings-table"][i];
         const std::string effect = fmt::format("{:+.3f} [{:+.3f}, {:+.3f}]", f["effect"].get<double>(),
                                                f["low"].get<double>(), f["high"].get<double>());
-        EXPECT_EQ(html[5], effect);
-        EXPECT_EQ(md_findings[i][5], effect);
-        EXPECT_EQ(html[6], fmt::format("{:.3f}", f["p_holm"].get<double>()));
-        EXPECT_EQ(md_findings[i][6], html[6]);
-        EXPECT_EQ(html[7], f["verdict"].get<std::string>());
+        EXPECT_EQ(html[2], f["split"].get<std::string>());
+        EXPECT_EQ(md_findings[i][2], html[2]);
+        EXPECT_EQ(html[6], effect);
+        EXPECT_EQ(md_findings[i][6], effect);
+        EXPECT_EQ(html[7], fmt::format("{:.3f}", f["p_holm"].get<double>()));
         EXPECT_EQ(md_findings[i][7], html[7]);
+        EXPECT_EQ(html[8], f["verdict"].get<std::string>());
+        EXPECT_EQ(md_findings[i][8], html[8]);
     }
     const auto md_accuracy = markdown_table(files.markdown, "## Accuracy");
     std::vector<std::vector<std::string>> md_accuracy_rows;

@@ -1,10 +1,13 @@
 #include "analysis/cost_analysis.hpp"
 
+#include "analysis/replicate_statistics.hpp"
+
 #include <fmt/core.h>
 #include <fmt/ranges.h>
 
 #include <algorithm>
 #include <cmath>
+#include <set>
 
 namespace compeval {
 namespace {
@@ -45,6 +48,37 @@ nlohmann::json model_cost(const nlohmann::json & m, const CostOptions & options)
         out["seconds_per_1k_items"] = 1000.0 / items_per_s;
         out["cost_per_1k_items"] =
             options.price_per_hour > 0 ? 1000.0 / items_per_s / 3600.0 * options.price_per_hour : 1000.0 / items_per_s;
+    }
+    return out;
+}
+
+// What the recommendation chooses among: each multi-seed recipe (its models
+// answered the same items) and every model outside one.
+std::map<std::string, std::vector<std::string>> candidates_of(
+    const std::map<std::string, ModelScores> & scores,
+    const std::map<std::string, std::vector<std::string>> & recipes) {
+    std::map<std::string, std::vector<std::string>> out;
+    std::set<std::string> in_recipe;
+    for (const auto & [recipe, members] : recipes) {
+        std::vector<std::string> scored;
+        for (const auto & m : members) {
+            const auto it = scores.find(m);
+            if (it != scores.end() && !it->second.compositional_items.empty()) {
+                scored.push_back(m);
+            }
+        }
+        const bool same_items = std::all_of(scored.begin(), scored.end(), [&](const auto & m) {
+            return scores.at(m).compositional_items.size() == scores.at(scored.front()).compositional_items.size();
+        });
+        if (!scored.empty() && same_items) {
+            out[recipe] = scored;
+            in_recipe.insert(scored.begin(), scored.end());
+        }
+    }
+    for (const auto & [name, s] : scores) {
+        if (!s.compositional_items.empty() && !in_recipe.contains(name)) {
+            out[name] = {name};
+        }
     }
     return out;
 }
@@ -106,15 +140,17 @@ nlohmann::json cost_section(const nlohmann::json & cost_file, const std::map<std
     }
 
     // Criterion 1, robustness: compositional accuracy (unseen combinations
-    // where the data has them); contenders are the models whose interval
-    // reaches the best model's estimate.
+    // where the data has them); contenders are the candidates (recipes, or
+    // models of none) whose interval reaches the best one's estimate.
+    const auto candidates = candidates_of(scores, options.recipes);
     std::map<std::string, BootstrapInterval> robust;
     std::string best;
-    for (const auto & [name, s] : scores) {
-        if (s.compositional_items.empty()) {
-            continue;
+    for (const auto & [name, members] : candidates) {
+        Replicates seeds;
+        for (const auto & m : members) {
+            seeds.push_back(scores.at(m).compositional_items);
         }
-        robust[name] = bootstrap_mean(s.compositional_items, options.iterations, options.seed);
+        robust[name] = replicated_mean_interval(seeds, options.iterations, options.seed);
         if (best.empty() || robust[name].estimate > robust[best].estimate) {
             best = name;
         }
@@ -130,11 +166,16 @@ nlohmann::json cost_section(const nlohmann::json & cost_file, const std::map<std
             contenders.push_back(name);
         }
     }
+    if (!options.recipes.empty()) {
+        reasons.push_back(
+            "Recipes: models trained with several seeds are weighed as their recipe, pooled over its seeds "
+            "(the interval resamples seeds and items), never by their luckiest seed.");
+    }
     reasons.push_back(
         fmt::format("Robustness: the highest compositional accuracy is {}'s, {}; not detectably "
                     "worse: {}.",
                     best, fmt_interval(robust[best]), fmt::join(contenders, ", ")));
-    const double baseline = scores.at(best).baseline;
+    const double baseline = scores.at(candidates.at(best).front()).baseline;
     const bool above_chance = robust[best].low > baseline;
     if (!above_chance) {
         reasons.push_back(
@@ -144,18 +185,27 @@ nlohmann::json cost_section(const nlohmann::json & cost_file, const std::map<std
     }
 
     // Criterion 2, cost: the cheapest contender (a bigger model is worth its
-    // price only if it buys a detectable gain).
+    // price only if it buys a detectable gain); a recipe costs its seeds' mean.
+    std::map<std::string, double> measured_cost;
+    for (const auto & row : section["models"]) {
+        if (row["measured"].get<bool>()) {
+            measured_cost[row["model"].get<std::string>()] = row["cost_per_1k_items"].get<double>();
+        }
+    }
     std::string pick;
     double pick_cost = 0;
-    for (const auto & row : section["models"]) {
-        const auto name = row["model"].get<std::string>();
-        if (!row["measured"].get<bool>() || std::find(contenders.begin(), contenders.end(), name) == contenders.end()) {
-            continue;
+    for (const auto & name : contenders) {
+        double sum = 0;
+        size_t n = 0;
+        for (const auto & m : candidates.at(name)) {
+            if (measured_cost.contains(m)) {
+                sum += measured_cost.at(m);
+                ++n;
+            }
         }
-        const double c = row["cost_per_1k_items"].get<double>();
-        if (pick.empty() || c < pick_cost) {
+        if (n > 0 && (pick.empty() || sum / static_cast<double>(n) < pick_cost)) {
             pick = name;
-            pick_cost = c;
+            pick_cost = sum / static_cast<double>(n);
         }
     }
     if (pick.empty()) {

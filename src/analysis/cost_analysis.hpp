@@ -29,6 +29,10 @@ struct CostOptions {
     double price_per_hour = 0;  // 0: costs are given in machine-seconds per 1k items
     int iterations = 2000;
     uint64_t seed = 1;
+    // Recipes trained with several seeds (name -> its models): the
+    // recommendation weighs a recipe, pooled over its seeds, rather than its
+    // luckiest seed; models of no such recipe stand alone.
+    std::map<std::string, std::vector<std::string>> recipes;
 };
 
 // `cost_file` is the run's cost.json ({"models": [...]}, or null for runs

@@ -2,28 +2,18 @@
 
 #include "analysis/ability_correlation.hpp"
 #include "analysis/cost_analysis.hpp"
+#include "analysis/findings.hpp"
 #include "analysis/run_samples.hpp"
 
 #include "util/error.hpp"
-
-#include <fmt/core.h>
 
 #include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <numeric>
-#include <random>
-#include <set>
 
 namespace compeval {
 namespace {
-
-struct ModelInfo {
-    std::string family;
-    std::string size;
-    std::string variant;
-    double n_params = 0;
-};
 
 using Sample = RunSample;
 
@@ -42,11 +32,12 @@ nlohmann::json read_json_file(const std::string & path, bool required) {
     }
 }
 
-std::map<std::string, ModelInfo> read_models(const nlohmann::json & summary) {
-    std::map<std::string, ModelInfo> models;
+std::map<std::string, ReportModel> read_models(const nlohmann::json & summary) {
+    std::map<std::string, ReportModel> models;
     for (const auto & row : summary) {
-        models[row.value("model", "")] = {row.value("family", ""), row.value("size", ""), row.value("variant", ""),
-                                          row.value("n_params", 0.0)};
+        models[row.value("model", "")] = {row.value("family", ""),        row.value("size", ""),
+                                          row.value("variant", ""),       row.value("group", ""),
+                                          row.value("seed", int64_t{-1}), row.value("n_params", 0.0)};
     }
     return models;
 }
@@ -98,33 +89,6 @@ std::map<std::string, double> item_scores(const std::vector<const Sample *> & sa
         out[k] = v.first / v.second;
     }
     return out;
-}
-
-// Two-sided paired-bootstrap p-value for a mean difference of zero.
-double bootstrap_p(const std::vector<double> & diff, int iterations, uint64_t seed) {
-    std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<size_t> pick(0, diff.size() - 1);
-    int at_or_below = 0;
-    int at_or_above = 0;
-    for (int it = 0; it < iterations; ++it) {
-        double sum = 0.0;
-        for (size_t i = 0; i < diff.size(); ++i) {
-            sum += diff[pick(rng)];
-        }
-        at_or_below += sum <= 0.0 ? 1 : 0;
-        at_or_above += sum >= 0.0 ? 1 : 0;
-    }
-    return std::min(1.0, 2.0 * std::min(at_or_below, at_or_above) / static_cast<double>(iterations));
-}
-
-std::string verdict(const std::string & what, double effect, double low, double high, double p, size_t n, double mde,
-                    const char * unit) {
-    if (p < 0.05 && (low > 0.0 || high < 0.0)) {
-        return fmt::format("{} {}: {:+.3f}{} [{:+.3f}, {:+.3f}]", what, effect > 0 ? "helps" : "hurts", effect, unit,
-                           low, high);
-    }
-    return fmt::format("no detectable effect of {} at n={}: {:+.3f}{} [{:+.3f}, {:+.3f}], MDE {:.3f}", what, n, effect,
-                       unit, low, high, mde);
 }
 
 }  // namespace
@@ -227,125 +191,14 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
         data["tasks"].push_back(std::move(entry));
     }
 
-    // Findings: per family and task, instruction tuning (base vs instruct of
-    // the same size) and scale (base models of different sizes).
-    std::set<std::string> tasks;
-    for (const auto & s : samples) {
-        tasks.insert(s.task);
+    // Findings (instruction tuning and scale, seeds of one recipe pooled)
+    // and, where recipes have several seeds, their pooled accuracy.
+    ModelTaskScores model_task_scores;
+    for (const auto & [key, group] : by_model_task) {
+        model_task_scores[key] = item_scores(group);
     }
-    std::vector<nlohmann::json> findings;
-    std::vector<double> p_values;
-    std::map<std::string, std::vector<std::string>> families;
-    for (const auto & [name, m] : models) {
-        families[m.family].push_back(name);
-    }
-    for (const auto & task : tasks) {
-        for (const auto & [family, names] : families) {
-            std::vector<std::string> bases;
-            for (const auto & base : names) {
-                if (models.at(base).variant != "base" || !by_model_task.contains({base, task})) {
-                    continue;
-                }
-                bases.push_back(base);
-                const auto base_items = item_scores(by_model_task.at({base, task}));
-                for (const auto & other : names) {
-                    const auto & mo = models.at(other);
-                    if (mo.variant != "instruct" || mo.size != models.at(base).size ||
-                        !by_model_task.contains({other, task})) {
-                        continue;
-                    }
-                    const auto it_items = item_scores(by_model_task.at({other, task}));
-                    std::vector<double> a;
-                    std::vector<double> b;
-                    for (const auto & [k, v] : base_items) {
-                        if (it_items.contains(k)) {
-                            a.push_back(it_items.at(k));
-                            b.push_back(v);
-                        }
-                    }
-                    if (a.empty()) {
-                        continue;
-                    }
-                    const auto d = paired_bootstrap_difference(a, b, options.iterations, options.seed);
-                    std::vector<double> diff(a.size());
-                    for (size_t i = 0; i < a.size(); ++i) {
-                        diff[i] = a[i] - b[i];
-                    }
-                    const double mean_b = std::accumulate(b.begin(), b.end(), 0.0) / static_cast<double>(b.size());
-                    findings.push_back({{"family", family},
-                                        {"task", task},
-                                        {"comparison", "instruction tuning"},
-                                        {"a", other},
-                                        {"b", base},
-                                        {"n", a.size()},
-                                        {"effect", d.estimate},
-                                        {"low", d.low},
-                                        {"high", d.high},
-                                        {"p", bootstrap_p(diff, options.iterations, options.seed)},
-                                        {"mde", minimum_detectable_effect(a.size(), mean_b)}});
-                    p_values.push_back(findings.back()["p"].get<double>());
-                }
-            }
-            // Smallest first, so the finding reads "largest vs smallest".
-            std::sort(bases.begin(), bases.end(),
-                      [&](const auto & l, const auto & r) { return models.at(l).n_params < models.at(r).n_params; });
-            std::set<double> sizes;
-            for (const auto & b : bases) {
-                sizes.insert(models.at(b).n_params);
-            }
-            if (sizes.size() >= 2) {
-                // Items every base model answered.
-                std::vector<std::map<std::string, double>> per_model;
-                per_model.reserve(bases.size());
-                for (const auto & b : bases) {
-                    per_model.push_back(item_scores(by_model_task.at({b, task})));
-                }
-                std::vector<std::vector<double>> correct(bases.size());
-                std::vector<double> x;
-                x.reserve(bases.size());
-                for (const auto & b : bases) {
-                    x.push_back(std::log10(models.at(b).n_params));
-                }
-                for (const auto & entry : per_model.front()) {
-                    const std::string & k = entry.first;
-                    if (std::all_of(per_model.begin(), per_model.end(),
-                                    [&](const auto & m) { return m.contains(k); })) {
-                        for (size_t m = 0; m < bases.size(); ++m) {
-                            correct[m].push_back(per_model[m].at(k));
-                        }
-                    }
-                }
-                if (!correct.front().empty()) {
-                    const auto s = scaling_slope(x, correct, options.iterations, options.seed);
-                    const double p = s.p_value;
-                    findings.push_back({{"family", family},
-                                        {"task", task},
-                                        {"comparison", "scale"},
-                                        {"a", bases.back()},
-                                        {"b", bases.front()},
-                                        {"n", correct.front().size()},
-                                        {"effect", s.slope},
-                                        {"low", s.low},
-                                        {"high", s.high},
-                                        {"p", p},
-                                        {"mde", minimum_detectable_effect(correct.front().size(), 0.5)}});
-                    p_values.push_back(p);
-                }
-            }
-        }
-    }
-    const auto holm = holm_adjust(p_values);
-    for (size_t i = 0; i < findings.size(); ++i) {
-        auto & f = findings[i];
-        f["p_holm"] = holm[i];
-        const bool scale = f["comparison"] == "scale";
-        f["verdict"] = verdict(scale ? "scale" : "instruction tuning", f["effect"], f["low"], f["high"], f["p_holm"],
-                               f["n"], f["mde"], scale ? " per 10x params" : "");
-        data["findings"].push_back(f);
-    }
-    if (!data.contains("findings")) {
-        data["findings"] = nlohmann::json::array();
-    }
+    data["findings"] = compute_findings(models, model_task_scores, options.iterations, options.seed);
+    data["recipes"] = recipe_table(models, model_task_scores, options.iterations, options.seed);
 
     // Per model: every item, and the unseen-combination items where a task
     // has a seen/unseen split (else all its items count as compositional).
@@ -357,7 +210,7 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
             ms.variant = models.at(key.first).variant;
             ms.family = models.at(key.first).family;
         }
-        const auto items = item_scores(group);
+        const auto & items = model_task_scores.at(key);
         const bool has_unseen = std::any_of(items.begin(), items.end(),
                                             [](const auto & kv) { return kv.first.rfind("unseen\x1f", 0) == 0; });
         any_unseen = any_unseen || has_unseen;
@@ -406,7 +259,7 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
     }
     data["ability_correlation"] = ability_correlation(performance, measures);
     data["cost"] = cost_section(read_json_file(run_dir + "/cost.json", false), scores, data["findings"],
-                                {options.price_per_hour, options.iterations, options.seed});
+                                {options.price_per_hour, options.iterations, options.seed, multi_seed_recipes(models)});
 
     // Per-layer curves and the samples themselves, for the charts and the explorer.
     data["layers"] = nlohmann::json::array();

@@ -21,6 +21,8 @@ double mean(const std::vector<double> & v) {
     return v.empty() ? 0.0 : std::accumulate(v.begin(), v.end(), 0.0) / static_cast<double>(v.size());
 }
 
+}  // namespace
+
 BootstrapInterval percentile_interval(std::vector<double> draws, double estimate, int iterations, uint64_t seed,
                                       double level) {
     std::sort(draws.begin(), draws.end());
@@ -39,7 +41,11 @@ BootstrapInterval percentile_interval(std::vector<double> draws, double estimate
     return out;
 }
 
-}  // namespace
+double bootstrap_two_sided_p(const std::vector<double> & draws) {
+    const auto below = std::count_if(draws.begin(), draws.end(), [](double d) { return d <= 0.0; });
+    const auto above = std::count_if(draws.begin(), draws.end(), [](double d) { return d >= 0.0; });
+    return std::min(1.0, 2.0 * static_cast<double>(std::min(below, above)) / static_cast<double>(draws.size()));
+}
 
 Interval wilson_interval(uint64_t successes, uint64_t n, double level) {
     if (n == 0) {
@@ -148,9 +154,7 @@ Slope scaling_slope(const std::vector<double> & x, const std::vector<std::vector
         }
         d = least_squares_slope(x, resampled);
     }
-    const auto below = std::count_if(draws.begin(), draws.end(), [](double d) { return d <= 0.0; });
-    const auto above = std::count_if(draws.begin(), draws.end(), [](double d) { return d >= 0.0; });
-    out.p_value = std::min(1.0, 2.0 * static_cast<double>(std::min(below, above)) / static_cast<double>(iterations));
+    out.p_value = bootstrap_two_sided_p(draws);
     const auto interval = percentile_interval(std::move(draws), out.slope, iterations, seed, level);
     out.low = interval.low;
     out.high = interval.high;

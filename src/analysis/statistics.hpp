@@ -21,6 +21,14 @@ struct BootstrapInterval : Interval {
     uint64_t seed = 0;
 };
 
+// The percentile interval of bootstrap draws around `estimate`.
+BootstrapInterval percentile_interval(std::vector<double> draws, double estimate, int iterations, uint64_t seed,
+                                      double level);
+
+// Two-sided bootstrap p for an effect of zero: twice the smaller share of
+// draws on either side of zero.
+double bootstrap_two_sided_p(const std::vector<double> & draws);
+
 // Percentile bootstrap interval of the mean of `values` (seeded).
 BootstrapInterval bootstrap_mean(const std::vector<double> & values, int iterations = 2000, uint64_t seed = 1,
                                  double level = 0.95);

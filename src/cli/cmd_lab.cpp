@@ -55,6 +55,12 @@ void add_lab_command(CLI::App & app) {
     language->add_option("--seed", config->seed, "Seed")->capture_default_str();
     language->add_option("--nouns", config->nouns, "Nouns")->capture_default_str();
     language->add_option("--adjectives", config->adjectives, "Adjectives")->capture_default_str();
+    language->add_option("--hypernyms", config->hypernyms, "Hypernyms of the nouns")->capture_default_str();
+    language
+        ->add_option("--hypernym-depth", config->hypernym_depth,
+                     "Levels of hypernyms above each noun (a chain, taught link by link)")
+        ->check(CLI::Range(1, 4))
+        ->capture_default_str();
     language->add_option("--heldout", config->heldout_share, "Share of adjective-noun combinations held out")
         ->check(CLI::Range(0.0, 0.99))
         ->capture_default_str();
@@ -149,6 +155,23 @@ void add_lab_command(CLI::App & app) {
             build_zoo(config, *zoo_out, [](const std::string & line) { fmt::print(stderr, "lab: {}\n", line); });
         fmt::print("zoo {}: {} models trained, {} kept; wrote {}/zoo.json and {}/suite.yaml\n", config.name,
                    built.trained, built.reused, *zoo_out, *zoo_out);
+    });
+
+    auto list_dir = std::make_shared<std::string>();
+    auto * list =
+        lab->add_subcommand("list", "List a built zoo: every model with its recipe, seed, size and training record.");
+    list->add_option("zoo", *list_dir, "Zoo directory (written by compeval lab zoo)")->required();
+    list->callback([list_dir] {
+        const auto zoo = read_zoo(*list_dir);
+        fmt::print("zoo {} ({} models)\nlanguage: {}\n\n", zoo.name, zoo.models.size(), zoo.language);
+        fmt::print("{:<16} {:<12} {:<9} {:>4} {:>7} {:>10} {:>9} {:>9} {:>9}  {}\n", "model", "recipe", "variant",
+                   "seed", "IT", "params", "train s", "val loss", "unigram", "file");
+        for (const auto & m : zoo.models) {
+            fmt::print("{:<16} {:<12} {:<9} {:>4} {:>7} {:>10} {:>9.1f} {:>9.4f} {:>9.4f}  {}\n", m.name, m.recipe,
+                       m.variant, m.seed, m.variant == "instruct" ? fmt::format("{:g}", m.it_ratio) : "-", m.n_params,
+                       m.train_seconds, m.validation_loss, m.unigram_loss,
+                       m.present ? m.path : fmt::format("(missing) {}", m.path));
+        }
     });
 }
 

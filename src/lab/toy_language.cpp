@@ -2,6 +2,8 @@
 
 #include "util/error.hpp"
 
+#include <fmt/core.h>
+
 #include <algorithm>
 #include <array>
 #include <filesystem>
@@ -62,11 +64,13 @@ class Generator {
   public:
     explicit Generator(const ToyLanguage & lang) : lang_(lang), rng_(lang.config.seed * 7919 + 17) {}
 
-    // "a ADJ NOUN is (not) a X" for inference type 0, 1, 2.
-    std::pair<std::string, std::string> statement(int adj, int noun, int type) const {
+    // "a ADJ NOUN is (not) a X" for inference type 0, 1, 2; X names the
+    // hypernym `level` steps up the noun's chain.
+    std::pair<std::string, std::string> statement(int adj, int noun, int type, int level = 1) const {
         const auto & a = lang_.adjectives[static_cast<size_t>(adj)];
         const auto & n = lang_.nouns[static_cast<size_t>(noun)];
-        const auto & h = lang_.hypernyms[static_cast<size_t>(lang_.hypernym_of[static_cast<size_t>(noun)])];
+        const auto & h =
+            lang_.hypernyms[static_cast<size_t>(lang_.hypernym_chain(noun)[static_cast<size_t>(level - 1)])];
         const std::string target = type == 0 ? n : type == 1 ? h : a + " " + h;
         const std::string head = "a " + a + " " + n + " is ";
         const std::string yes = head + "a " + target;
@@ -94,7 +98,13 @@ class Generator {
         auto choose = [&](const std::pair<std::string, std::string> & p) { return flip ? p.second : p.first; };
         double edge = c.distractor_share;
         if (form < edge) {
-            const size_t n = pick(lang_.nouns.size());
+            // One link of a chain: a noun's own hypernym or, with chains, a hypernym's.
+            const size_t n = pick(lang_.nouns.size() + (c.hypernym_depth > 1 ? links_above_nouns() : 0));
+            if (n >= lang_.nouns.size()) {
+                const size_t h = n - lang_.nouns.size();
+                return "every " + lang_.hypernyms[h] + " is a " +
+                       lang_.hypernyms[static_cast<size_t>(lang_.hypernym_parent[h])];
+            }
             return "every " + lang_.nouns[n] + " is a " + lang_.hypernyms[static_cast<size_t>(lang_.hypernym_of[n])];
         }
         if (form < (edge += c.context_share)) {
@@ -127,7 +137,23 @@ class Generator {
             const bool t = ic != AdjectiveClass::Privative && oc == AdjectiveClass::Intersective;
             return choose({head + (t ? "a " : "not a ") + ao + " " + n, head + (t ? "not a " : "a ") + ao + " " + n});
         }
-        return choose(statement(adj, noun, static_cast<int>(pick(3))));
+        const auto type = static_cast<int>(pick(3));
+        return choose(statement(adj, noun, type, type > 0 ? level(noun, rng_) : 1));
+    }
+
+    // A hypernym level for a statement about `noun`: 1 unless the language has chains.
+    int level(int noun, std::mt19937_64 & rng) const {
+        if (lang_.config.hypernym_depth <= 1) {
+            return 1;
+        }
+        const auto chain = lang_.hypernym_chain(noun).size();
+        return 1 + static_cast<int>(std::uniform_int_distribution<size_t>(0, chain - 1)(rng));
+    }
+
+    // Hypernyms that have one above them (chain links beyond the nouns').
+    size_t links_above_nouns() const {
+        return static_cast<size_t>(
+            std::count_if(lang_.hypernym_parent.begin(), lang_.hypernym_parent.end(), [](int p) { return p >= 0; }));
     }
 
     void make_compounds(std::set<std::string> & used) {
@@ -166,16 +192,18 @@ class Generator {
 std::vector<ToyItem> items_for(const ToyLanguage & lang, const Generator & g,
                                const std::vector<std::pair<int, int>> & combos, size_t limit, uint64_t seed) {
     std::vector<ToyItem> all;
+    std::mt19937_64 levels(seed * 31 + 7);  // drawn from only when the language has chains
     for (const auto & [adj, noun] : combos) {
         const char * cls = class_code(lang.classes[static_cast<size_t>(adj)]);
         static const std::array<const char *, 3> types = {"AN=>N", "AN=>H", "AN=>A-H"};
         for (int t = 0; t < 3; ++t) {
-            const auto [good, bad] = g.statement(adj, noun, t);
-            all.push_back({good, bad, cls, types[static_cast<size_t>(t)], lang.adjectives[static_cast<size_t>(adj)],
-                           lang.nouns[static_cast<size_t>(noun)]});
+            const int level = t > 0 ? g.level(noun, levels) : 0;
+            const auto [good, bad] = g.statement(adj, noun, t, std::max(level, 1));
+            all.push_back({good, bad, cls, types[static_cast<size_t>(t)], level,
+                           lang.adjectives[static_cast<size_t>(adj)], lang.nouns[static_cast<size_t>(noun)]});
         }
         const auto [good, bad] = g.in_context(adj, noun, "kim");
-        all.push_back({good, bad, cls, "context", lang.adjectives[static_cast<size_t>(adj)],
+        all.push_back({good, bad, cls, "context", 0, lang.adjectives[static_cast<size_t>(adj)],
                        lang.nouns[static_cast<size_t>(noun)]});
     }
     std::mt19937_64 rng(seed);
@@ -208,12 +236,31 @@ std::vector<std::string> instruction_examples(const ToyLanguage & language, size
     while (out.size() < count) {
         const auto & [adj, noun] = language.seen[combo(rng)];
         const int t = type(rng);
-        const auto [truth, falsehood] = g.statement(adj, noun, t);
+        const auto [truth, falsehood] = g.statement(adj, noun, t, t > 0 ? g.level(noun, rng) : 1);
         const bool negated_truth = truth.find(" not ") != std::string::npos;
         const std::string & positive = negated_truth ? falsehood : truth;
         out.push_back("user is it true that " + positive + " assistant " + (negated_truth ? "no" : "yes"));
     }
     return out;
+}
+
+std::vector<int> ToyLanguage::hypernym_chain(int noun) const {
+    std::vector<int> chain = {hypernym_of[static_cast<size_t>(noun)]};
+    while (hypernym_parent[static_cast<size_t>(chain.back())] >= 0) {
+        chain.push_back(hypernym_parent[static_cast<size_t>(chain.back())]);
+    }
+    return chain;
+}
+
+std::string describe(const ToyLanguageConfig & c) {
+    return fmt::format(
+        "seed={} nouns={} hypernyms={} hypernym_depth={} adjectives={} subsective={} privative={} heldout={} "
+        "rare={} rare_evidence={} stacked={} context={} distractors={} compound_sentences={} noise={} "
+        "compounds={} exocentric={} train_sentences={} validation_sentences={} eval_items={}",
+        c.seed, c.nouns, c.hypernyms, c.hypernym_depth, c.adjectives, c.subsective_share, c.privative_share,
+        c.heldout_share, c.rare_share, c.rare_evidence, c.stacked_share, c.context_share, c.distractor_share,
+        c.compound_share, c.noise, c.compounds, c.exocentric_share, c.train_sentences, c.validation_sentences,
+        c.eval_items_per_split);
 }
 
 std::vector<std::string> ToyLanguage::words() const {
@@ -235,8 +282,10 @@ std::vector<std::string> ToyLanguage::words() const {
 
 ToyLanguage generate_toy_language(const ToyLanguageConfig & config) {
     if (config.nouns < 2 || config.adjectives < 3 || config.hypernyms < 1 || config.heldout_share < 0 ||
-        config.heldout_share >= 1) {
-        throw Error("toy language: need >= 2 nouns, >= 3 adjectives, >= 1 hypernym and 0 <= heldout_share < 1");
+        config.heldout_share >= 1 || config.hypernym_depth < 1 || config.hypernym_depth > 4) {
+        throw Error(
+            "toy language: need >= 2 nouns, >= 3 adjectives, >= 1 hypernym, 0 <= heldout_share < 1 and a "
+            "hypernym depth of 1 to 4");
     }
     ToyLanguage lang;
     lang.config = config;
@@ -247,6 +296,22 @@ ToyLanguage generate_toy_language(const ToyLanguageConfig & config) {
     lang.adjectives = pseudo_words(static_cast<size_t>(config.adjectives), g.rng(), used);
     for (size_t n = 0; n < lang.nouns.size(); ++n) {
         lang.hypernym_of.push_back(static_cast<int>(n % lang.hypernyms.size()));
+    }
+    // Chains: each level up has half as many hypernyms (at least one); a
+    // level's hypernyms come before the next's, so those with a parent are a prefix.
+    lang.hypernym_parent.assign(lang.hypernyms.size(), -1);
+    size_t level_start = 0;
+    for (int level = 2; level <= config.hypernym_depth; ++level) {
+        const size_t level_size = lang.hypernyms.size() - level_start;
+        const size_t next_size = std::max<size_t>(1, level_size / 2);
+        const auto above = pseudo_words(next_size, g.rng(), used);
+        const size_t next_start = lang.hypernyms.size();
+        for (size_t i = 0; i < level_size; ++i) {
+            lang.hypernym_parent[level_start + i] = static_cast<int>(next_start + i % next_size);
+        }
+        lang.hypernyms.insert(lang.hypernyms.end(), above.begin(), above.end());
+        lang.hypernym_parent.resize(lang.hypernyms.size(), -1);
+        level_start = next_start;
     }
     const auto n_adj = static_cast<double>(config.adjectives);
     for (int a = 0; a < config.adjectives; ++a) {
@@ -329,23 +394,23 @@ void write_toy_language(const ToyLanguage & lang, const std::string & dir) {
     }
     for (const auto & [name, items] : {std::pair{"seen.tsv", &lang.seen_items}, {"unseen.tsv", &lang.unseen_items}}) {
         auto out = open(name);
-        out << "good\tbad\tadj_class\tinference_type\tadjective\tnoun\n";
+        out << "good\tbad\tadj_class\tinference_type\thypernym_level\tadjective\tnoun\n";
         for (const auto & it : *items) {
             out << it.good << '\t' << it.bad << '\t' << it.adj_class << '\t' << it.inference_type << '\t'
-                << it.adjective << '\t' << it.noun << '\n';
+                << it.hypernym_level << '\t' << it.adjective << '\t' << it.noun << '\n';
         }
     }
     for (const auto & [name, items] :
          {std::pair{"seen-judgement.tsv", &lang.seen_items}, {"unseen-judgement.tsv", &lang.unseen_items}}) {
         auto out = open(name);
-        out << "statement\tanswer\tadj_class\tinference_type\tadjective\tnoun\n";
+        out << "statement\tanswer\tadj_class\tinference_type\thypernym_level\tadjective\tnoun\n";
         for (const auto & it : *items) {
             if (it.inference_type == "context") {
                 continue;  // a yes/no question about a sentence pair reads badly; judged by minimal pairs
             }
             const auto [statement, holds] = affirmative(it);
             out << statement << '\t' << (holds ? "yes" : "no") << '\t' << it.adj_class << '\t' << it.inference_type
-                << '\t' << it.adjective << '\t' << it.noun << '\n';
+                << '\t' << it.hypernym_level << '\t' << it.adjective << '\t' << it.noun << '\n';
         }
     }
     open("judgement.yaml") << R"(# Generated by compeval's lab: the toy language's entailments as yes/no
@@ -359,7 +424,7 @@ data:
   splits:
     seen: "{data_dir}/seen-judgement.tsv"
     unseen: "{data_dir}/unseen-judgement.tsv"
-  keep: [adj_class, inference_type]
+  keep: [adj_class, inference_type, hypernym_level]
 scoring:
   mode: label_words
   label: answer
@@ -383,7 +448,7 @@ data:
   splits:
     seen: "{data_dir}/seen.tsv"
     unseen: "{data_dir}/unseen.tsv"
-  keep: [adj_class, inference_type]
+  keep: [adj_class, inference_type, hypernym_level]
 scoring:
   mode: minimal_pair
   good: good

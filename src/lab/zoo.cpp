@@ -9,6 +9,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
+#include <map>
 #include <fstream>
 
 namespace compeval {
@@ -25,12 +26,56 @@ std::vector<std::vector<int>> encode_all(const WordVocab & vocab, const std::vec
 
 // What determines a model's bytes: the language, its size, seed and schedule.
 std::string model_key(const ZooConfig & c, const std::string & size, uint64_t seed) {
-    const auto & l = c.language;
     const auto & t = c.train;
-    return sha256_string(fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", l.seed, l.nouns,
-                                     l.adjectives, l.hypernyms, l.heldout_share, l.rare_share, l.rare_evidence,
-                                     l.stacked_share, l.noise, l.train_sentences, size, seed, t.epochs, t.batch,
+    return sha256_string(fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", describe(c.language), size, seed, t.epochs, t.batch,
                                      t.learning_rate, t.warmup_share, t.weight_decay, t.threads));
+}
+
+// "FILE:LINE: " of a node, for errors.
+std::string where(const std::string & path, const YAML::Node & n) {
+    return path + ":" + std::to_string(n.Mark().line + 1) + ": ";
+}
+
+// The language's knobs as the zoo file names them; an unknown name is refused
+// (a typo would otherwise train a whole zoo on the defaults).
+void read_language(const YAML::Node & l, ToyLanguageConfig & c, const std::string & path) {
+    const std::map<std::string, std::function<void(const YAML::Node &)>> knobs = {
+        {"seed", [&](const YAML::Node & v) { c.seed = v.as<uint64_t>(); }},
+        {"nouns", [&](const YAML::Node & v) { c.nouns = v.as<int>(); }},
+        {"hypernyms", [&](const YAML::Node & v) { c.hypernyms = v.as<int>(); }},
+        {"hypernym_depth", [&](const YAML::Node & v) { c.hypernym_depth = v.as<int>(); }},
+        {"adjectives", [&](const YAML::Node & v) { c.adjectives = v.as<int>(); }},
+        {"subsective", [&](const YAML::Node & v) { c.subsective_share = v.as<double>(); }},
+        {"privative", [&](const YAML::Node & v) { c.privative_share = v.as<double>(); }},
+        {"heldout", [&](const YAML::Node & v) { c.heldout_share = v.as<double>(); }},
+        {"rare", [&](const YAML::Node & v) { c.rare_share = v.as<double>(); }},
+        {"rare_evidence", [&](const YAML::Node & v) { c.rare_evidence = v.as<int>(); }},
+        {"stacked", [&](const YAML::Node & v) { c.stacked_share = v.as<double>(); }},
+        {"context", [&](const YAML::Node & v) { c.context_share = v.as<double>(); }},
+        {"distractors", [&](const YAML::Node & v) { c.distractor_share = v.as<double>(); }},
+        {"compound_sentences", [&](const YAML::Node & v) { c.compound_share = v.as<double>(); }},
+        {"noise", [&](const YAML::Node & v) { c.noise = v.as<double>(); }},
+        {"compounds", [&](const YAML::Node & v) { c.compounds = v.as<int>(); }},
+        {"exocentric", [&](const YAML::Node & v) { c.exocentric_share = v.as<double>(); }},
+        {"train_sentences", [&](const YAML::Node & v) { c.train_sentences = v.as<size_t>(); }},
+        {"validation_sentences", [&](const YAML::Node & v) { c.validation_sentences = v.as<size_t>(); }},
+        {"eval_items", [&](const YAML::Node & v) { c.eval_items_per_split = v.as<size_t>(); }},
+    };
+    if (!l.IsMap()) {
+        throw Error(where(path, l) + "field 'language' must be a map of knobs");
+    }
+    for (const auto & entry : l) {
+        const auto name = entry.first.as<std::string>();
+        const auto knob = knobs.find(name);
+        if (knob == knobs.end()) {
+            std::string known;
+            for (const auto & k : knobs) {
+                known += (known.empty() ? "" : ", ") + k.first;
+            }
+            throw Error(where(path, entry.first) + "unknown language knob '" + name + "' (" + known + ")");
+        }
+        knob->second(entry.second);
+    }
 }
 
 }  // namespace
@@ -62,16 +107,10 @@ ZooConfig load_zoo_config(const std::string & path) {
     }
     ZooConfig c;
     c.path = path;
-    auto where = [&](const YAML::Node & n) { return path + ":" + std::to_string(n.Mark().line + 1) + ": "; };
     try {
         c.name = root["name"].as<std::string>("zoo");
         if (const auto l = root["language"]) {
-            c.language.seed = l["seed"].as<uint64_t>(c.language.seed);
-            c.language.heldout_share = l["heldout"].as<double>(c.language.heldout_share);
-            c.language.rare_share = l["rare"].as<double>(c.language.rare_share);
-            c.language.noise = l["noise"].as<double>(c.language.noise);
-            c.language.stacked_share = l["stacked"].as<double>(c.language.stacked_share);
-            c.language.train_sentences = l["train_sentences"].as<size_t>(c.language.train_sentences);
+            read_language(l, c.language, path);
         }
         c.sizes = root["sizes"].as<std::vector<std::string>>(std::vector<std::string>{"50k", "200k", "1m"});
         c.seeds = root["seeds"].as<std::vector<uint64_t>>(std::vector<uint64_t>{1});
@@ -90,7 +129,7 @@ ZooConfig load_zoo_config(const std::string & path) {
         try {
             lab_size(s);
         } catch (const Error & e) {
-            throw Error(where(root["sizes"]) + e.what());
+            throw Error(where(path, root["sizes"]) + e.what());
         }
     }
     return c;
@@ -177,9 +216,10 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
             TrainConfig train_config = config.train;
             train_config.seed = seed;
             const auto result = base.train(train, validation, train_config);
-            models.push_back(save(base, result,
-                                  {{"key", key}, {"name", name}, {"size", size}, {"seed", seed}, {"variant", "base"}},
-                                  base_gguf, ""));
+            models.push_back(save(
+                base, result,
+                {{"key", key}, {"name", name}, {"recipe", size}, {"size", size}, {"seed", seed}, {"variant", "base"}},
+                base_gguf, ""));
             for (const auto & [ratio, vkey] : variants) {
                 // Instruction tuning: the pre-training data plus ratio x as many
                 // instruction examples (on seen combinations only), from the base.
@@ -200,6 +240,7 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
                 models.push_back(save(tuned, it_result,
                                       {{"key", vkey},
                                        {"name", vname},
+                                       {"recipe", size + "-it" + fmt::format("{:g}", ratio)},
                                        {"size", size},
                                        {"seed", seed},
                                        {"variant", "instruct"},
@@ -210,21 +251,63 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
             }
         }
     }
-    std::ofstream(dir + "/zoo.json") << nlohmann::json{{"name", config.name}, {"models", models}}.dump(2) << '\n';
+    std::ofstream(dir + "/zoo.json") << nlohmann::json{{"name", config.name},
+                                                       {"config", config.path},
+                                                       {"language", describe(config.language)},
+                                                       {"models", models}}
+                                            .dump(2)
+                                     << '\n';
     std::ofstream suite(dir + "/suite.yaml");
     suite << "# Generated by compeval lab zoo from " << config.path << "\nname: lab-" << config.name << "\nmodels:\n";
     for (const auto & m : models) {
-        // One family: the findings compare each instruct variant with the base
-        // of its size, and the base models along the size series.
+        // One family: the findings compare each instruct recipe with the base
+        // of its size, and the base recipes along the size series; a group is
+        // a recipe, its seeds pooled.
         suite << "  - {name: " << m["name"].get<std::string>() << ", path: " << m["name"].get<std::string>()
               << ".gguf, family: lab, size: " << m["size"].get<std::string>()
-              << ", variant: " << m.value("variant", "base") << "}\n";
+              << ", variant: " << m.value("variant", "base")
+              << ", group: " << m.value("recipe", m["name"].get<std::string>())
+              << ", seed: " << m["seed"].get<uint64_t>() << "}\n";
     }
     // Sentence likelihoods on plain prompts for every model (what tuning did to
     // the language model), and the yes/no questions the variants were tuned on.
     suite << "tasks:\n  - {path: language/task.yaml, data_dir: language, form: plain}\n"
           << "  - {path: language/judgement.yaml, data_dir: language}\n";
     return build;
+}
+
+Zoo read_zoo(const std::string & dir) {
+    const std::string path = dir + "/zoo.json";
+    std::ifstream in(path);
+    if (!in) {
+        throw Error(path + ": cannot open (not a zoo built by compeval lab zoo?)");
+    }
+    Zoo zoo;
+    try {
+        const auto j = nlohmann::json::parse(in);
+        zoo.name = j.at("name").get<std::string>();
+        zoo.language = j.value("language", "");
+        for (const auto & m : j.at("models")) {
+            ZooModel z;
+            z.name = m.at("name").get<std::string>();
+            z.recipe = m.value("recipe", z.name);
+            z.size = m.at("size").get<std::string>();
+            z.variant = m.value("variant", "base");
+            z.seed = m.at("seed").get<uint64_t>();
+            z.it_ratio = m.value("it_ratio", 0.0);
+            z.n_params = m.at("n_params").get<int64_t>();
+            z.train_seconds = m.value("train_seconds", 0.0);
+            z.unigram_loss = m.value("unigram_loss", 0.0);
+            const auto & epochs = m.at("epochs");
+            z.validation_loss = epochs.empty() ? 0.0 : epochs.back().at("validation_loss").get<double>();
+            z.path = dir + "/" + z.name + ".gguf";
+            z.present = std::filesystem::is_regular_file(z.path);
+            zoo.models.push_back(std::move(z));
+        }
+    } catch (const nlohmann::json::exception & e) {
+        throw Error(path + ": malformed zoo record: " + e.what());
+    }
+    return zoo;
 }
 
 }  // namespace compeval

@@ -41,4 +41,30 @@ struct ZooBuild {
 ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
                    const std::function<void(const std::string &)> & log);
 
+// One model of a built zoo, as zoo.json records it.
+struct ZooModel {
+    std::string name;
+    std::string recipe;   // the seeds of one recipe share it: "1m", "1m-it0.5"
+    std::string size;     // lab size name
+    std::string variant;  // base or instruct
+    uint64_t seed = 0;
+    double it_ratio = 0;  // instruct variants
+    int64_t n_params = 0;
+    double train_seconds = 0;
+    double validation_loss = 0;  // after the last epoch
+    double unigram_loss = 0;
+    std::string path;  // the GGUF
+    bool present = false;
+};
+
+struct Zoo {
+    std::string name;
+    std::string language;  // describe() of its language
+    std::vector<ZooModel> models;
+};
+
+// Reads DIR/zoo.json; throws compeval::Error naming the file when it is
+// missing or malformed.
+Zoo read_zoo(const std::string & dir);
+
 }  // namespace compeval

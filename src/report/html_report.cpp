@@ -74,11 +74,15 @@ const char * kBody = R"(<body>
 <h2>Recommendation</h2>
 <section id="recommendation"></section>
 <h2>Findings: scale and instruction tuning</h2>
-<p class="howto">One row per family, task and comparison. <b>Instruction tuning</b> compares an instruct model
-with its base on the same items (paired bootstrap); <b>scale</b> is the slope of accuracy per 10&times; parameters
-across a family's base models. p-values are Holm-corrected over the table; "no detectable effect" rows give the
-minimum detectable effect (MDE) for their item count.</p>
+<p class="howto">One row per family, task, split and comparison: over all items, and again over the unseen
+combinations where a task has them. <b>Instruction tuning</b> compares an instruct model with its base on the same
+items (paired bootstrap); <b>scale</b> is the slope of accuracy per 10&times; parameters across a family's base
+models, and with three or more sizes <b>largest vs smallest</b> compares the series' ends. Models given the same
+<code>group</code> are one recipe trained with several seeds: they are pooled, and the intervals resample seeds as
+well as items. p-values are Holm-corrected over the table; "no detectable effect" rows give the minimum detectable
+effect (MDE) for their item count.</p>
 <section id="findings"></section>
+<section id="recipes"></section>
 <h2>Charts</h2>
 <p class="howto">Scaling: each point is a model's accuracy on a task, bars are 95% intervals; a rising line within
 a family means scale helps. Instruction tuning: bars left of zero mean the instruct variant lost accuracy. Seen vs

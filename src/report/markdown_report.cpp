@@ -12,14 +12,32 @@ std::string report_markdown(const RunReport & report) {
         d["run"].get<std::string>(), d["metric"].get<std::string>(), d["bootstrap"]["iterations"].get<int>(),
         d["bootstrap"]["seed"].get<uint64_t>());
     md +=
-        "## Findings\n\n| family | task | comparison | A vs B | n | effect [95% CI] | p (Holm) | verdict |\n"
-        "|---|---|---|---|---|---|---|---|\n";
+        "## Findings\n\n| family | task | split | comparison | A vs B | n | effect [95% CI] | p (Holm) | verdict |\n"
+        "|---|---|---|---|---|---|---|---|---|\n";
     for (const auto & f : d["findings"]) {
-        md += fmt::format("| {} | {} | {} | {} vs {} | {} | {:+.3f} [{:+.3f}, {:+.3f}] | {:.3f} | {} |\n",
+        md += fmt::format("| {} | {} | {} | {} | {} vs {} | {} | {:+.3f} [{:+.3f}, {:+.3f}] | {:.3f} | {} |\n",
                           f["family"].get<std::string>(), f["task"].get<std::string>(),
-                          f["comparison"].get<std::string>(), f["a"].get<std::string>(), f["b"].get<std::string>(),
+                          f["split"].get<std::string>(), f["comparison"].get<std::string>(), f["a"].get<std::string>(), f["b"].get<std::string>(),
                           f["n"].get<size_t>(), f["effect"].get<double>(), f["low"].get<double>(),
                           f["high"].get<double>(), f["p_holm"].get<double>(), f["verdict"].get<std::string>());
+    }
+    if (!d["recipes"].empty()) {
+        md +=
+            "\n## Recipes: seeds pooled\n\nModels with the same `group` are one recipe trained with different "
+            "seeds; the interval resamples seeds and items.\n\n| recipe | task | split | seeds | n | accuracy [95% CI] "
+            "| per seed |\n|---|---|---|---|---|---|---|\n";
+        for (const auto & r : d["recipes"]) {
+            std::string per_seed;
+            for (const auto & v : r["per_seed"]) {
+                per_seed += per_seed.empty() ? "" : " ";
+                per_seed += fmt::format("{:.3f}", v.get<double>());
+            }
+            const auto & a = r["accuracy"];
+            md += fmt::format("| {} | {} | {} | {} | {} | {:.3f} [{:.3f}, {:.3f}] | {} |\n",
+                              r["recipe"].get<std::string>(), r["task"].get<std::string>(),
+                              r["split"].get<std::string>(), r["models"].size(), r["n"].get<size_t>(),
+                              a["estimate"].get<double>(), a["low"].get<double>(), a["high"].get<double>(), per_seed);
+        }
     }
     md +=
         "\n## Accuracy (mean over prompts)\n\n| model | task | split | n | accuracy [95% CI] | rework/item |\n"

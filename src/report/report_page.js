@@ -38,9 +38,20 @@
 
   // ---- tables ----
   document.getElementById('findings').append(table('findings-table',
-    ['family', 'task', 'comparison', 'A vs B', 'n', 'effect [95% CI]', 'p (Holm)', 'verdict'],
-    data.findings.map((f) => [f.family, f.task, f.comparison, `${f.a} vs ${f.b}`, f.n,
+    ['family', 'task', 'split', 'comparison', 'A vs B', 'n', 'effect [95% CI]', 'p (Holm)', 'verdict'],
+    data.findings.map((f) => [f.family, f.task, f.split, f.comparison, `${f.a} vs ${f.b}`, f.n,
       `${signed(f.effect)} [${signed(f.low)}, ${signed(f.high)}]`, fixed(f.p_holm), f.verdict])));
+
+  if (data.recipes.length > 0) {
+    document.getElementById('recipes').append(
+      el('h2', {}, 'Recipes: seeds pooled'),
+      el('p', {}, 'Models with the same group are one recipe trained with different seeds; the interval ' +
+        'resamples seeds and items.'),
+      table('recipes-table', ['recipe', 'task', 'split', 'seeds', 'n', 'accuracy [95% CI]', 'per seed'],
+        data.recipes.map((r) => [r.recipe, r.task, r.split, r.models.length, r.n,
+          `${fixed(r.accuracy.estimate)} [${fixed(r.accuracy.low)}, ${fixed(r.accuracy.high)}]`,
+          r.per_seed.map((v) => fixed(v)).join(' ')])));
+  }
 
   const accuracyRows = [];
   for (const t of data.tasks) {
@@ -82,7 +93,9 @@
       spec: {
         width: 260, height: 200,
         layer: [
-          { mark: { type: 'line', opacity: 0.5 }, transform: [{ filter: "datum.variant == 'base'" }],
+          // Through the base models' mean at each size: several seeds of one size are one point of the line.
+          { mark: { type: 'line', opacity: 0.5 }, transform: [{ filter: "datum.variant == 'base'" },
+            { aggregate: [{ op: 'mean', field: 'accuracy', as: 'accuracy' }], groupby: ['family', 'task', 'params'] }],
             encoding: { x: { field: 'params', type: 'quantitative', scale: { type: 'log' }, title: 'parameters',
               axis: { format: '~s' } },
               y: { field: 'accuracy', type: 'quantitative' }, color: { field: 'task', type: 'nominal' } } },

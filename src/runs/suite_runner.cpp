@@ -34,8 +34,16 @@ std::string csv_field(const std::string & v) {
 // The columns every summary row starts with: which model, which task.
 nlohmann::json summary_row(const SuiteModel & m, const ModelFacts & f, const std::string & task,
                            const std::string & category) {
-    return {{"model", m.name},          {"family", m.family},     {"size", m.size}, {"variant", m.variant},
-            {"model_sha256", f.sha256}, {"n_params", f.n_params}, {"task", task},   {"category", category}};
+    nlohmann::json row = {{"model", m.name},      {"family", m.family},       {"size", m.size},
+                          {"variant", m.variant}, {"model_sha256", f.sha256}, {"n_params", f.n_params},
+                          {"task", task},         {"category", category}};
+    if (!m.group.empty()) {
+        row["group"] = m.group;
+    }
+    if (m.seed >= 0) {
+        row["seed"] = m.seed;
+    }
+    return row;
 }
 
 std::string file_text(const std::string & path) {

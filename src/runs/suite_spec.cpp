@@ -96,6 +96,17 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
         model.family = text(m, "family", false);
         model.size = text(m, "size", false);
         model.variant = m["variant"] ? text(m, "variant", false) : "base";
+        model.group = text(m, "group", false);
+        if (m["seed"]) {
+            try {
+                model.seed = m["seed"].as<int64_t>();
+            } catch (const YAML::Exception &) {
+                model.seed = -1;
+            }
+            if (model.seed < 0) {
+                fail(m["seed"], "model '" + model.name + "': seed must be a non-negative integer");
+            }
+        }
         if (!names.insert(model.name).second) {
             fail(m["name"], "duplicate model name '" + model.name + "'");
         }

@@ -3,8 +3,8 @@
 #include "tasks/representation_task.hpp"
 #include "tasks/task_spec.hpp"
 
+#include <cstdint>
 #include <optional>
-
 #include <string>
 #include <vector>
 
@@ -23,6 +23,11 @@ struct SuiteModel {
     std::string family;
     std::string size;     // a label such as "7B"
     std::string variant;  // "base" or "instruct"
+    // Replicates: models with the same group are one recipe trained with
+    // different seeds; the report pools them (seed spread in every interval)
+    // and pairs an instruct recipe's seed with its base recipe's same seed.
+    std::string group;  // "" = the model is its own recipe
+    int64_t seed = -1;  // -1 = not given
 };
 
 struct SuiteTask {
