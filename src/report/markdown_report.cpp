@@ -16,8 +16,8 @@ std::string report_markdown(const RunReport & report) {
         "|---|---|---|---|---|---|---|---|---|\n";
     for (const auto & f : d["findings"]) {
         md += fmt::format("| {} | {} | {} | {} | {} vs {} | {} | {:+.3f} [{:+.3f}, {:+.3f}] | {:.3f} | {} |\n",
-                          f["family"].get<std::string>(), f["task"].get<std::string>(),
-                          f["split"].get<std::string>(), f["comparison"].get<std::string>(), f["a"].get<std::string>(), f["b"].get<std::string>(),
+                          f["family"].get<std::string>(), f["task"].get<std::string>(), f["split"].get<std::string>(),
+                          f["comparison"].get<std::string>(), f["a"].get<std::string>(), f["b"].get<std::string>(),
                           f["n"].get<size_t>(), f["effect"].get<double>(), f["low"].get<double>(),
                           f["high"].get<double>(), f["p_holm"].get<double>(), f["verdict"].get<std::string>());
     }
