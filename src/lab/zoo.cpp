@@ -9,8 +9,8 @@
 #include <yaml-cpp/yaml.h>
 
 #include <filesystem>
-#include <map>
 #include <fstream>
+#include <map>
 
 namespace compeval {
 namespace {
@@ -29,6 +29,11 @@ std::string model_key(const ZooConfig & c, const std::string & size, uint64_t se
     const auto & t = c.train;
     return sha256_string(fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", describe(c.language), size, seed, t.epochs, t.batch,
                                      t.learning_rate, t.warmup_share, t.weight_decay, t.threads));
+}
+
+// An instruct variant's suffix: "-it0.5" (names of models and recipes).
+std::string it_suffix(double ratio) {
+    return "-it" + fmt::format("{:g}", ratio);
 }
 
 // "FILE:LINE: " of a node, for errors.
@@ -197,8 +202,7 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
             const std::string base_gguf = dir + "/" + name + ".gguf";
             bool all_built = !record_of(base_gguf, key).is_null();
             for (const auto & [ratio, vkey] : variants) {
-                all_built = all_built &&
-                            !record_of(dir + "/" + name + "-it" + fmt::format("{:g}", ratio) + ".gguf", vkey).is_null();
+                all_built = all_built && !record_of(dir + "/" + name + it_suffix(ratio) + ".gguf", vkey).is_null();
             }
             if (all_built) {
                 build.reused += 1 + variants.size();
@@ -206,7 +210,7 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
                                 variants.size()));
                 models.push_back(record_of(base_gguf, key));
                 for (const auto & [ratio, vkey] : variants) {
-                    models.push_back(record_of(dir + "/" + name + "-it" + fmt::format("{:g}", ratio) + ".gguf", vkey));
+                    models.push_back(record_of(dir + "/" + name + it_suffix(ratio) + ".gguf", vkey));
                 }
                 continue;
             }
@@ -223,7 +227,7 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
             for (const auto & [ratio, vkey] : variants) {
                 // Instruction tuning: the pre-training data plus ratio x as many
                 // instruction examples (on seen combinations only), from the base.
-                const std::string vname = name + "-it" + fmt::format("{:g}", ratio);
+                const std::string vname = name + it_suffix(ratio);
                 auto mix = train;
                 const auto examples =
                     instruction_examples(language, static_cast<size_t>(ratio * static_cast<double>(train.size())),
@@ -240,7 +244,7 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
                 models.push_back(save(tuned, it_result,
                                       {{"key", vkey},
                                        {"name", vname},
-                                       {"recipe", size + "-it" + fmt::format("{:g}", ratio)},
+                                       {"recipe", size + it_suffix(ratio)},
                                        {"size", size},
                                        {"seed", seed},
                                        {"variant", "instruct"},
