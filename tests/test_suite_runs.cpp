@@ -341,6 +341,10 @@ TEST(SuiteSpecErrors, RejectedBeforeScoringWithFileAndLine) {
         dir + "/bad.yaml:5: duplicate model name 'a'");
     EXPECT_EQ(error_of(head + "  - {name: a, path: " + model + ", variant: chat}\ntasks: [toy.yaml]\n"),
               dir + "/bad.yaml:4: model 'a': variant must be base or instruct, not 'chat'");
+    EXPECT_EQ(error_of(head + "  - {name: a, path: " + model + ", group: g, seed: two}\ntasks: [toy.yaml]\n"),
+              dir + "/bad.yaml:4: model 'a': seed must be a non-negative integer");
+    EXPECT_EQ(error_of(head + "  - {name: a, path: " + model + ", group: g, seed: -1}\ntasks: [toy.yaml]\n"),
+              dir + "/bad.yaml:4: model 'a': seed must be a non-negative integer");
     EXPECT_EQ(error_of(head + "  - {name: a, path: " + model + "}\ntasks: [toy.yaml, toy.yaml]\n"),
               dir + "/bad.yaml:5: duplicate task 'toy'");
     EXPECT_EQ(error_of(head + "  - {name: a, path: " + model + "}\ntasks: [missing.yaml]\n"),
