@@ -38,13 +38,31 @@ TEST(ReplicateStatistics, OneSeedIsTheItemBootstrap) {
     EXPECT_EQ(diff.low, paired.low);
     EXPECT_EQ(diff.high, paired.high);
 
+    // The slope: one item resample per draw, shared by every recipe.
     const std::vector<double> x = {4.0, 5.0, 6.0};
-    const auto slope = scaling_slope(x, {a, b, c}, 500, 7);
-    const auto rslope = replicated_scaling_slope(x, {{a}, {b}, {c}}, 500, 7);
-    EXPECT_EQ(rslope.slope, slope.slope);
-    EXPECT_EQ(rslope.low, slope.low);
-    EXPECT_EQ(rslope.high, slope.high);
-    EXPECT_EQ(rslope.p_value, slope.p_value);
+    const auto slope = replicated_scaling_slope(x, {{a}, {b}, {c}}, 500, 7);
+    EXPECT_DOUBLE_EQ(slope.slope,
+                     least_squares_slope(x, {replicated_mean({a}), replicated_mean({b}), replicated_mean({c})}));
+    std::mt19937_64 rng(7);
+    std::uniform_int_distribution<size_t> pick(0, a.size() - 1);
+    std::vector<double> draws;
+    for (int it = 0; it < 500; ++it) {
+        std::vector<double> sums(3, 0.0);
+        for (size_t i = 0; i < a.size(); ++i) {
+            const size_t k = pick(rng);
+            sums[0] += a[k];
+            sums[1] += b[k];
+            sums[2] += c[k];
+        }
+        for (auto & v : sums) {
+            v /= static_cast<double>(a.size());
+        }
+        draws.push_back(least_squares_slope(x, sums));
+    }
+    const auto expected = percentile_interval(draws, slope.slope, 500, 7, 0.95);
+    EXPECT_NEAR(slope.low, expected.low, 1e-12);
+    EXPECT_NEAR(slope.high, expected.high, 1e-12);
+    EXPECT_EQ(slope.p_value, bootstrap_two_sided_p(draws));
 }
 
 TEST(ReplicateStatistics, SeedSpreadWidensTheInterval) {

@@ -1,6 +1,7 @@
 // Statistics against known values: published Wilson bounds, exact McNemar
 // p-values counted by hand, bootstrap coverage on simulated data, a slope
 // fitted by hand.
+#include "analysis/replicate_statistics.hpp"
 #include "analysis/statistics.hpp"
 
 #include <gtest/gtest.h>
@@ -81,7 +82,7 @@ TEST(Statistics, ScalingSlopeMatchesAHandFit) {
     for (int i = 0; i < 8; ++i) {
         correct[2][i] = 1;
     }
-    const auto s = scaling_slope({6, 7, 8}, correct, 2000, 3);
+    const auto s = replicated_scaling_slope({6, 7, 8}, {{correct[0]}, {correct[1]}, {correct[2]}}, 2000, 3);
     EXPECT_NEAR(s.slope, 0.15, 1e-12);
     EXPECT_LE(s.low, 0.15);
     EXPECT_GE(s.high, 0.15);

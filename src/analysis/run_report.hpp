@@ -3,7 +3,8 @@
 // `compeval run`) into the study's answers: accuracy with intervals,
 // per-class breakdowns, confusion tables, seen/unseen gaps, a cost-weighted
 // error figure, per-layer curves, the findings table (instruction-tuning and
-// scale effects per family and task), whether compositional measures go with
+// scale effects per family and task, the seeds of a recipe pooled) with the
+// recipe table (findings.hpp), whether compositional measures go with
 // task performance across models, and measured cost with a recommendation.
 // Everything is recomputed from the stored samples; nothing is re-scored.
 #include "analysis/statistics.hpp"

@@ -117,50 +117,6 @@ double least_squares_slope(const std::vector<double> & x, const std::vector<doub
     return sxy / sxx;
 }
 
-Slope scaling_slope(const std::vector<double> & x, const std::vector<std::vector<double>> & correct, int iterations,
-                    uint64_t seed, double level) {
-    if (correct.size() != x.size() || correct.empty()) {
-        throw Error("one item vector per model is needed");
-    }
-    const size_t n = correct.front().size();
-    for (const auto & c : correct) {
-        if (c.size() != n || n == 0) {
-            throw Error("every model must answer the same non-empty item set");
-        }
-    }
-    std::vector<double> acc;
-    acc.reserve(correct.size());
-    for (const auto & c : correct) {
-        acc.push_back(mean(c));
-    }
-    Slope out;
-    out.slope = least_squares_slope(x, acc);
-    out.iterations = iterations;
-    std::mt19937_64 rng(seed);
-    std::uniform_int_distribution<size_t> pick(0, n - 1);
-    std::vector<double> draws(static_cast<size_t>(iterations));
-    std::vector<size_t> sample(n);
-    std::vector<double> resampled(x.size());
-    for (auto & d : draws) {
-        for (auto & s : sample) {
-            s = pick(rng);
-        }
-        for (size_t m = 0; m < x.size(); ++m) {
-            double sum = 0.0;
-            for (size_t s : sample) {
-                sum += correct[m][s];
-            }
-            resampled[m] = sum / static_cast<double>(n);
-        }
-        d = least_squares_slope(x, resampled);
-    }
-    out.p_value = bootstrap_two_sided_p(draws);
-    const auto interval = percentile_interval(std::move(draws), out.slope, iterations, seed, level);
-    out.low = interval.low;
-    out.high = interval.high;
-    return out;
-}
-
 double minimum_detectable_effect(uint64_t n, double baseline, double alpha, double power) {
     if (n == 0) {
         throw Error("no items");

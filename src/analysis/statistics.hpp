@@ -41,6 +41,7 @@ BootstrapInterval paired_bootstrap_difference(const std::vector<double> & a, con
 // (b: only the first model right, c: only the second): two-sided p-value.
 double mcnemar_exact_p(uint64_t b, uint64_t c);
 
+// A slope with its bootstrap interval (replicate_statistics.hpp fits one).
 struct Slope {
     double slope = 0.0;
     double low = 0.0;
@@ -51,12 +52,6 @@ struct Slope {
 
 // Least-squares slope of y on x.
 double least_squares_slope(const std::vector<double> & x, const std::vector<double> & y);
-
-// Slope of accuracy on x (e.g. log10 parameters) across models that answered
-// the same items, with a percentile interval from resampling the items (the
-// same resample for every model). correct[m][i] is model m's 0/1 on item i.
-Slope scaling_slope(const std::vector<double> & x, const std::vector<std::vector<double>> & correct,
-                    int iterations = 2000, uint64_t seed = 1, double level = 0.95);
 
 // Smallest difference between two accuracies near `baseline` that a two-sided
 // test at `alpha` detects with `power`, for n items per model (normal approximation).
