@@ -20,6 +20,8 @@ const WebSocket = require('ws');
 const [reportPath, screenshotPath, filtersPath] = process.argv.slice(2);
 const filters = JSON.parse(readFileSync(filtersPath, 'utf8'));
 const chromium = process.env.CHROMIUM || '/usr/bin/chromium';
+// The screenshot's height cap (docs/report.png is the demo report's top 2300 px).
+const maxShotHeight = Number(process.env.SCREENSHOT_MAX_HEIGHT || 6000);
 const profile = mkdtempSync(join(tmpdir(), 'compeval-chromium-'));
 
 const browser = spawn(chromium, [
@@ -133,7 +135,7 @@ await evaluate(`(() => { for (const id of ['filter-task', 'filter-class', 'filte
 
 const size = await evaluate('({ w: document.documentElement.scrollWidth, h: document.documentElement.scrollHeight })');
 const shot = await send('Page.captureScreenshot', { format: 'png', captureBeyondViewport: true,
-  clip: { x: 0, y: 0, width: Math.min(size.w, 1280), height: Math.min(size.h, 6000), scale: 1 } });
+  clip: { x: 0, y: 0, width: Math.min(size.w, 1280), height: Math.min(size.h, maxShotHeight), scale: 1 } });
 writeFileSync(screenshotPath, Buffer.from(shot.data, 'base64'));
 
 clearTimeout(watchdog);
