@@ -209,6 +209,10 @@ TEST(LabZoo, BuildsResumesAndRunsAsASuite) {
         ++tuning;
     }
     EXPECT_EQ(tuning, 4U);  // 2 tasks x (all items, unseen ones)
+    for (const auto & row : report.data["ability_correlation"]) {
+        EXPECT_EQ(row["n_models"], 2) << row;  // the two recipes, each its seeds' mean
+    }
+    EXPECT_FALSE(report.data["ability_correlation"].empty());
 
     std::ofstream(dir + "/bad.yaml") << "name: bad\nsizes: [50k, 7b]\n";
     EXPECT_NE(test::error_of([&] { load_zoo_config(dir + "/bad.yaml"); }).find("unknown lab size '7b'"),

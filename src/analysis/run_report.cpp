@@ -91,6 +91,28 @@ std::map<std::string, double> item_scores(const std::vector<const Sample *> & sa
     return out;
 }
 
+// The seeds of one recipe are one point of an across-model correlation
+// (their mean), not several nearly independent ones.
+std::map<std::string, double> pooled_by_recipe(const std::map<std::string, double> & per_model,
+                                               const std::map<std::string, std::vector<std::string>> & recipes) {
+    std::map<std::string, double> out = per_model;
+    for (const auto & [recipe, members] : recipes) {
+        double sum = 0;
+        int n = 0;
+        for (const auto & m : members) {
+            if (const auto it = out.find(m); it != out.end()) {
+                sum += it->second;
+                ++n;
+                out.erase(it);
+            }
+        }
+        if (n > 0) {
+            out[recipe] = sum / n;
+        }
+    }
+    return out;
+}
+
 }  // namespace
 
 RunReport build_report(const std::string & run_dir, const ReportOptions & options) {
@@ -257,9 +279,13 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
                 static_cast<double>(ms.compositional_items.size());
         }
     }
-    data["ability_correlation"] = ability_correlation(performance, measures);
+    const auto recipes = multi_seed_recipes(models);
+    for (auto & [measure, values] : measures) {
+        values = pooled_by_recipe(values, recipes);
+    }
+    data["ability_correlation"] = ability_correlation(pooled_by_recipe(performance, recipes), measures);
     data["cost"] = cost_section(read_json_file(run_dir + "/cost.json", false), scores, data["findings"],
-                                {options.price_per_hour, options.iterations, options.seed, multi_seed_recipes(models)});
+                                {options.price_per_hour, options.iterations, options.seed, recipes});
 
     // Per-layer curves and the samples themselves, for the charts and the explorer.
     data["layers"] = nlohmann::json::array();
