@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include "tools/loopback_address.hpp"
+
 #include "model/random_model.hpp"
 #include "util/error.hpp"
 
@@ -211,14 +213,6 @@ pid_t waitpid_retrying(pid_t pid, int & status, int options) {
     while ((r = ::waitpid(pid, &status, options)) < 0 && errno == EINTR) {
     }
     return r;
-}
-
-sockaddr_in loopback(int port) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return addr;
 }
 
 }  // namespace

@@ -2,6 +2,7 @@
 
 #include "data/table_reader.hpp"
 #include "util/error.hpp"
+#include "util/yaml_file.hpp"
 
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
@@ -51,14 +52,7 @@ std::string tsv_field(const std::string & v) {
 }  // namespace
 
 DomainSpec load_domain_spec(const std::string & path) {
-    YAML::Node root;
-    try {
-        root = YAML::LoadFile(path);
-    } catch (const YAML::BadFile &) {
-        throw Error(path + ": cannot open domain file");
-    } catch (const YAML::ParserException & e) {
-        throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
-    }
+    const YAML::Node root = load_yaml_file(path, "domain");
     auto fail = [&](const YAML::Node & node, const std::string & message) {
         throw Error(path + ":" + std::to_string(node.Mark().line + 1) + ": " + message);
     };

@@ -2,6 +2,7 @@
 
 #include "lab/word_vocab.hpp"
 #include "util/error.hpp"
+#include "util/yaml_file.hpp"
 #include "util/sha256.hpp"
 
 #include <fmt/core.h>
@@ -102,14 +103,7 @@ LabModelShape lab_size(const std::string & name) {
 }
 
 ZooConfig load_zoo_config(const std::string & path) {
-    YAML::Node root;
-    try {
-        root = YAML::LoadFile(path);
-    } catch (const YAML::BadFile &) {
-        throw Error(path + ": cannot open zoo file");
-    } catch (const YAML::ParserException & e) {
-        throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
-    }
+    const YAML::Node root = load_yaml_file(path, "zoo");
     ZooConfig c;
     c.path = path;
     try {

@@ -1,6 +1,7 @@
 #include "runs/suite_spec.hpp"
 
 #include "util/error.hpp"
+#include "util/yaml_file.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -26,14 +27,7 @@ std::string resolve(const std::filesystem::path & base, const std::string & p) {
 }  // namespace
 
 SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir_override) {
-    YAML::Node root;
-    try {
-        root = YAML::LoadFile(path);
-    } catch (const YAML::BadFile &) {
-        throw Error(path + ": cannot open suite file");
-    } catch (const YAML::ParserException & e) {
-        throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
-    }
+    const YAML::Node root = load_yaml_file(path, "suite");
     auto fail = [&](const YAML::Node & node, const std::string & message) {
         const int line = node.IsDefined() ? node.Mark().line + 1 : 0;
         throw Error(path + ":" + (line > 0 ? std::to_string(line) + ": " : " ") + message);

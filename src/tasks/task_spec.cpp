@@ -1,6 +1,7 @@
 #include "tasks/task_spec.hpp"
 
 #include "util/error.hpp"
+#include "util/yaml_file.hpp"
 
 #include <yaml-cpp/yaml.h>
 
@@ -132,14 +133,7 @@ bool TaskSpec::derives(const std::string & column) const {
 }
 
 TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) {
-    YAML::Node root;
-    try {
-        root = YAML::LoadFile(path);
-    } catch (const YAML::BadFile &) {
-        throw Error(path + ": cannot open task file");
-    } catch (const YAML::ParserException & e) {
-        throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
-    }
+    const YAML::Node root = load_yaml_file(path, "task");
     SpecReader r(path);
     if (!root.IsMap()) {
         r.fail(root, "a task file must be a mapping");

@@ -9,6 +9,8 @@
 // Each request gets exactly one outcome, drawn from a seeded RNG in arrival
 // order: dropped, reset, delayed (relayed after MS), error500, error429, or
 // forwarded (relayed untouched). The counts therefore sum to "requests".
+#include "loopback_address.hpp"
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
@@ -36,6 +38,8 @@
 #include <vector>
 
 namespace {
+
+using compeval::test::loopback;
 
 struct Options {
     int upstream_port = 0;
@@ -225,14 +229,6 @@ std::string end_to_end_headers(const Message & m) {
         }
     }
     return out;
-}
-
-sockaddr_in loopback(int port) {
-    sockaddr_in addr{};
-    addr.sin_family = AF_INET;
-    addr.sin_port = htons(static_cast<uint16_t>(port));
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    return addr;
 }
 
 // The whole upstream response, or nullopt if the server was unreachable.
