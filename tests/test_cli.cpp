@@ -44,6 +44,7 @@ TEST(Cli, ScoresTheBundledItemsAndRecordsProvenance) {
         ASSERT_EQ(l["choices"].size(), 2U);
         EXPECT_LT(l["choices"][0]["logprob"].get<double>(), 0.0);
         EXPECT_GE(l["choices"][0]["n_tokens"].get<int>(), 1);
+        EXPECT_EQ(l["choices"][0]["boundary"], "joint");  // " yes" after "Answer:" splits cleanly
         EXPECT_EQ(l["correct"].get<bool>(), l["pred"] == l["gold"]);
         correct += l["correct"].get<bool>() ? 1 : 0;
     }
@@ -53,6 +54,32 @@ TEST(Cli, ScoresTheBundledItemsAndRecordsProvenance) {
     EXPECT_EQ(meta["engine"]["kv_cache"], "f32");
     EXPECT_DOUBLE_EQ(meta["metrics"]["acc"].get<double>(), static_cast<double>(correct) / 20.0);
     EXPECT_FALSE(meta["llama_cpp"].get<std::string>().empty());
+}
+
+// A template whose answer follows "assistant:" directly: byte-level BPE
+// merges ":" with the answer, every answer is scored as its own tokens, and
+// `eval` says so in its output instead of failing or staying silent.
+TEST(Cli, EvalSaysHowManyAnswersNeededTheSeparateBoundary) {
+    if (!std::filesystem::exists(test::shared_data_dir() + "/plane/ood/OOV_test_1.tsv")) {
+        GTEST_SKIP() << "shared data not found at " << test::shared_data_dir();
+    }
+    test::ArchModel m;
+    m.vocab = "llama-bpe";
+    m.label = "colon";
+    m.chat_template =
+        "{% for m in messages %}{{ m.role }}:{{ m.content }}\n{% endfor %}"
+        "{% if add_generation_prompt %}assistant:{% endif %}";
+    const std::string model = test::arch_model_path(m);
+    const std::string task = std::string(COMPEVAL_SOURCE_DIR) + "/tasks/plane-ood.yaml";
+    const std::string base = test::compeval_binary() + " eval " + task + " --model " + model + " --limit 1 --form ";
+    const auto chat = test::run_command(base + "chat");
+    ASSERT_EQ(chat.exit_code, 0) << chat.err;
+    EXPECT_NE(chat.out.find("token boundary: 10 of 10 item x variant lines scored the answer as its own tokens"),
+              std::string::npos)
+        << chat.out;
+    const auto plain = test::run_command(base + "plain");
+    ASSERT_EQ(plain.exit_code, 0) << plain.err;
+    EXPECT_EQ(plain.out.find("token boundary"), std::string::npos) << plain.out;
 }
 
 TEST(Cli, BadInputsExitNonZeroWithOneLine) {

@@ -33,6 +33,8 @@ std::vector<LoglikelihoodRequest> sample_requests() {
             {"A fake gun is", " not a gun."},
             {"The runner set a new record. Therefore:", " The runner set a record."},
             {"", "Hello world"},
+            // "world" is one token: the joint split is not clean, so both sides use the separate rule
+            {"Hello wor", "ld"},
             {"Part: gear. Material: nylon.\nIs this part acceptable? Answer:", " yes"}};
 }
 
@@ -66,7 +68,9 @@ TEST(HttpBackend, LlamaServerScoresMatchTheInProcessEngine) {
         local_tokens.push_back(tokenize_request(local, r));
         EXPECT_EQ(remote_tokens.back().tokens, local_tokens.back().tokens) << r.context << "|" << r.continuation;
         EXPECT_EQ(remote_tokens.back().n_context, local_tokens.back().n_context);
+        EXPECT_EQ(remote_tokens.back().boundary, local_tokens.back().boundary) << r.context << "|" << r.continuation;
     }
+    EXPECT_EQ(local_tokens[5].boundary, TokenBoundary::Separate);
     RemoteScorer scorer(remote);
     LoglikelihoodEngine engine(local, {});
     const auto got = scorer.loglikelihood_tokens(remote_tokens);
@@ -115,6 +119,8 @@ TEST(HttpBackend, ChatPromptsUseTheServedModelsOwnTemplateNeverAFallback) {
     ASSERT_TRUE(remote.facts().has_chat_template);
     const std::vector<ChatMessage> messages = {{"system", "Answer yes or no."}, {"user", "Is a fake gun a gun?"}};
     EXPECT_EQ(remote.render_chat(messages), local.render_chat(messages));
+    EXPECT_EQ(remote.facts().chat_answer_prefix, local.facts().chat_answer_prefix);
+    EXPECT_EQ(remote.facts().chat_answer_rule, local.facts().chat_answer_rule);
 }
 
 TEST(HttpBackend, ClearErrorsForRefusedConnectionsMissingKeysAndBadRequests) {

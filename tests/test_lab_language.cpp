@@ -149,7 +149,7 @@ TEST(LabVocab, LlamaTokenizeYieldsTheTrainersIdsForEverySentence) {
     vocab.write_gguf(dir + "/vocab.gguf");
     RandomModelSpec spec = random_model_preset("tiny");
     spec.vocab_path = dir + "/vocab.gguf";
-    spec.f16 = false;
+    spec.weights = WeightType::F32;
     write_random_model(spec, dir + "/model.gguf");
     Model model(dir + "/model.gguf");
     EXPECT_EQ(model.facts().n_vocab, static_cast<int>(vocab.size()));

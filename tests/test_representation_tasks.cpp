@@ -30,15 +30,12 @@ TEST(RankStatistics, SpearmanWithTiesAgainstAHandFit) {
     EXPECT_NEAR(cosine({1, 0}, {1, 1}), 1 / std::sqrt(2.0), 1e-12);
 }
 
-std::string data_dir() {
-    return std::string(COMPEVAL_SOURCE_DIR) + "/../shared/data";
-}
-
 TEST(RepresentationTasks, CompcombPerLayerOnTheSharedCompounds) {
-    if (!std::filesystem::exists(data_dir() + "/noun-compounds/reddy2011.csv")) {
-        GTEST_SKIP() << "shared data not found at " << data_dir() << " (COMPCOMB test skipped)";
+    if (!std::filesystem::exists(test::shared_data_dir() + "/noun-compounds/reddy2011.csv")) {
+        GTEST_SKIP() << "shared data not found at " << test::shared_data_dir() << " (COMPCOMB test skipped)";
     }
-    const auto spec = load_representation_spec(std::string(COMPEVAL_SOURCE_DIR) + "/tasks/compcomb.yaml", data_dir());
+    const auto spec =
+        load_representation_spec(std::string(COMPEVAL_SOURCE_DIR) + "/tasks/compcomb.yaml", test::shared_data_dir());
     Model model(test::model_path("tiny-f32"));
     const auto result = run_representation_task(model, spec);
     ASSERT_EQ(result.layers.size(), static_cast<size_t>(model.facts().n_layer + 1));
@@ -60,10 +57,11 @@ TEST(RepresentationTasks, CompcombPerLayerOnTheSharedCompounds) {
 }
 
 TEST(RepresentationTasks, CompositionFitRecoversTheIdentityAtTheEmbeddingLayer) {
-    if (!std::filesystem::exists(data_dir() + "/plane/ood/OOV_test_1.tsv")) {
-        GTEST_SKIP() << "shared data not found at " << data_dir() << " (composition test skipped)";
+    if (!std::filesystem::exists(test::shared_data_dir() + "/plane/ood/OOV_test_1.tsv")) {
+        GTEST_SKIP() << "shared data not found at " << test::shared_data_dir() << " (composition test skipped)";
     }
-    auto spec = load_representation_spec(std::string(COMPEVAL_SOURCE_DIR) + "/tasks/composition-fit.yaml", data_dir());
+    auto spec = load_representation_spec(std::string(COMPEVAL_SOURCE_DIR) + "/tasks/composition-fit.yaml",
+                                         test::shared_data_dir());
     spec.max_phrases = 120;
     Model model(test::model_path("tiny-f32"));
     const auto result = run_representation_task(model, spec);

@@ -26,12 +26,50 @@ TEST(TokenizeRequest, TrailingContextWhitespaceMovesToTheContinuation) {
 
 TEST(TokenizeRequest, EmptyContinuationIsAnError) {
     Model model(test::model_path("tiny-f16"));
-    try {
-        tokenize_request(model, {"The cat", "", false});
-        FAIL() << "expected an error";
-    } catch (const Error & e) {
-        EXPECT_NE(std::string(e.what()).find("zero tokens"), std::string::npos) << e.what();
+    for (const char * context : {"The cat", "The cat "}) {  // trailing whitespace is not an answer either
+        try {
+            tokenize_request(model, {context, "", false});
+            FAIL() << "expected an error";
+        } catch (const Error & e) {
+            EXPECT_NE(std::string(e.what()).find("continuation is empty"), std::string::npos) << e.what();
+        }
     }
+}
+
+// A model with llama.cpp's Llama-3 byte-level BPE tokenizer: its
+// pre-tokenizer joins one punctuation mark with the letters after it, so
+// "assistant:" + "no" is tokenized "assistant", ":no".
+std::string bpe_model() {
+    return test::model_path("tiny-f32-llama-bpe");
+}
+
+TEST(TokenizeRequest, CleanJointSplitIsKeptAndRecorded) {
+    for (const auto & path : {test::model_path("tiny-f16"), bpe_model()}) {
+        Model model(path);
+        const auto r = tokenize_request(model, {"Answer:", " yes", false});
+        EXPECT_EQ(r.boundary, TokenBoundary::Joint) << path;
+        EXPECT_EQ(r.tokens, model.tokenize("Answer: yes", true));
+        EXPECT_EQ(model.detokenize({r.tokens.begin() + static_cast<std::ptrdiff_t>(r.n_context), r.tokens.end()}),
+                  " yes");
+    }
+}
+
+TEST(TokenizeRequest, AMergeAcrossTheBoundaryScoresTheContinuationOnItsOwn) {
+    Model model(bpe_model());
+    const auto joint = model.tokenize("assistant:no", true);
+    const auto context = model.tokenize("assistant:", true);
+    // The premise: the last context token does not survive the joint tokenization.
+    ASSERT_EQ(joint.size(), context.size());
+    ASSERT_NE(joint.back(), context.back());
+
+    const auto r = tokenize_request(model, {"assistant:", "no", false});
+    EXPECT_EQ(r.boundary, TokenBoundary::Separate);
+    EXPECT_EQ(r.n_context, context.size());
+    std::vector<Token> expected = context;
+    const auto alone = model.tokenize("no", false);
+    expected.insert(expected.end(), alone.begin(), alone.end());
+    EXPECT_EQ(r.tokens, expected);
+    EXPECT_EQ(model.detokenize({r.tokens.begin() + static_cast<std::ptrdiff_t>(r.n_context), r.tokens.end()}), "no");
 }
 
 TEST(TokenizeRequest, EmptyContextConditionsOnBos) {

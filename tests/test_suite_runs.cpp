@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <random>
+#include <sstream>
 #include <thread>
 
 #include <sys/wait.h>
@@ -167,8 +168,100 @@ TEST(SuiteRun, BaseAndChatModelsMatchAnIndependentRecomputation) {
     }
 }
 
+// Byte-level BPE (Llama 3's tokenizer) and real templates: Reka-Edge and
+// gpt-oss score with the answer where they write a final answer, and a
+// template whose answers follow "assistant:" directly merges ":" with the
+// answer's first letters, so every one of its answers needs the separate
+// boundary: recorded per choice and item in samples.jsonl, counted in
+// summary.json and in the report, and scored as one-at-a-time scoring scores
+// the same tokens.
+TEST(SuiteRun, TokenBoundaryIsRecordedCountedAndScoredRight) {
+    const std::string dir = test::temp_dir("suite-boundary");
+    write_toy_suite(dir, 12);
+    const std::string templates = (std::filesystem::path(default_vocab_path()).parent_path() / "templates").string();
+    auto bpe_chat = [&](const std::string & label, const std::string & tmpl) {
+        test::ArchModel m;
+        m.vocab = "llama-bpe";
+        m.chat_template = tmpl;
+        m.label = label;
+        return test::arch_model_path(m);
+    };
+    const std::string merging =
+        bpe_chat("colon",
+                 "{% for m in messages %}{{ m.role }}:{{ m.content }}\n{% endfor %}{% if add_generation_prompt %}"
+                 "assistant:{% endif %}");
+    std::ofstream(dir + "/boundary.yaml")
+        << "name: boundary\ndata_dir: .\nmodels:\n"
+        << "  - {name: colon, path: " << merging << ", variant: instruct}\n"
+        << "  - {name: reka, path: " << bpe_chat("reka", test::read_file(templates + "/Reka-Edge.jinja"))
+        << ", variant: instruct}\n"
+        << "  - {name: gpt-oss, path: "
+        << bpe_chat("gpt-oss", test::read_file(templates + "/openai-gpt-oss-120b.jinja")) << ", variant: instruct}\n"
+        << "tasks: [toy.yaml]\n";
+    ResultsStore store(dir + "/results.sqlite");
+    const SuiteSpec suite = load_suite_spec(dir + "/boundary.yaml");  // results point into it
+    const auto run = run_suite(suite, store, {});
+    ASSERT_EQ(run.results.size(), 3U);
+    std::map<std::string, size_t> separate;
+    for (const auto & mt : run.results) {
+        Model model(mt.model.path);
+        const auto & prefix = model.facts().chat_answer_prefix;
+        for (const auto & r : mt.result.results) {
+            ASSERT_EQ(r.boundaries.size(), 2U);
+            separate[mt.model.name] += r.separate_boundary() ? 1 : 0;
+            EXPECT_EQ(r.context.substr(r.context.size() - prefix.size()), prefix) << mt.model.name;
+            const auto & item = mt.result.items[r.item];
+            for (size_t c = 0; c < item.choices.size(); ++c) {
+                const std::string choice = item.choices[c].substr(1);  // chat answers drop the leading space
+                const auto tokens = tokenize_request(model, {r.context, choice, true});
+                EXPECT_EQ(tokens.boundary, r.boundaries[c]);
+                const auto reference = test::reference_loglikelihood(model, {tokens});
+                EXPECT_NEAR(reference[0].logprob, r.choices[c].logprob, 1e-3) << mt.model.name;
+            }
+        }
+    }
+    const size_t answers = run.results[0].result.results.size();
+    EXPECT_EQ(separate["colon"], answers);  // "assistant:" + "no" -> "assistant", ":no"
+    EXPECT_EQ(separate["reka"], 0U);        // its answers follow "assistant: "
+    EXPECT_EQ(separate["gpt-oss"], 0U);     // ... and "<|channel|>final<|message|>"
+    EXPECT_EQ(run.results[2].result.results[0].context.substr(run.results[2].result.results[0].context.size() - 27),
+              "<|channel|>final<|message|>");
+
+    export_suite_results(run, dir + "/out");
+    std::istringstream samples(test::read_file(dir + "/out/samples.jsonl"));
+    size_t separate_lines = 0;
+    for (std::string line; std::getline(samples, line);) {
+        const auto j = nlohmann::json::parse(line);
+        const bool sep = j["boundary"] == "separate";
+        separate_lines += sep ? 1 : 0;
+        EXPECT_EQ(sep, j["model"] == "colon");
+        // The item needed the rule when one of its choices did (":no" is one token, ":yes" is not).
+        bool any = false;
+        for (const auto & c : j["choices"]) {
+            any = any || c["boundary"] == "separate";
+        }
+        EXPECT_EQ(any, sep);
+    }
+    EXPECT_EQ(separate_lines, answers);
+    size_t counted = 0;
+    for (const auto & row : nlohmann::json::parse(test::read_file(dir + "/out/summary.json"))) {
+        if (row["prompt"] != "mean") {
+            counted += row["boundary_separate"].get<size_t>();
+        }
+    }
+    EXPECT_EQ(counted, answers);
+    const auto report = build_report(dir + "/out");
+    for (const auto & b : report.data["token_boundary"]) {
+        EXPECT_EQ(b["separate"].get<size_t>(), b["model"] == "colon" ? answers : 0U) << b.dump();
+        EXPECT_EQ(b["answers"].get<size_t>(), answers);
+    }
+    EXPECT_NE(
+        report_markdown(report).find("| colon | " + std::to_string(answers) + " | " + std::to_string(answers) + " |"),
+        std::string::npos);
+}
+
 TEST(SuiteRun, EveryBuiltinTaskOnBaseAndChatModelsMatchesTheEngine) {
-    const std::string data = std::string(COMPEVAL_SOURCE_DIR) + "/../shared/data";
+    const std::string data = test::shared_data_dir();
     if (!std::filesystem::exists(data + "/plane/ood/OOV_test_1.tsv")) {
         GTEST_SKIP() << "shared data not found at " << data << " (built-in tasks suite skipped)";
     }

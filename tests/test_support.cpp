@@ -32,20 +32,55 @@
 namespace compeval::test {
 namespace fs = std::filesystem;
 
+std::string vocab_path(const std::string & vocab) {
+    return (fs::path(default_vocab_path()).parent_path() / ("ggml-vocab-" + vocab + ".gguf")).string();
+}
+
 std::string model_path(const std::string & name, const std::string & chat_template) {
     const std::string path = std::string(COMPEVAL_TEST_MODEL_DIR) + "/" + name + ".gguf";
     if (fs::exists(path)) {
         return path;
     }
-    // "<preset>-f16|f32" or "chat-<preset>-<label>"
+    // "<preset>-f16|f32[-<vocab>]" or "chat-<preset>-<label>"
     const auto dash = name.find('-');
     const std::string kind = name.substr(0, dash);
     const std::string rest = name.substr(dash + 1);
     RandomModelSpec spec = random_model_preset(kind == "chat" ? rest.substr(0, rest.find('-')) : kind);
-    spec.f16 = kind == "chat" || rest == "f16";
+    const std::string weights = rest.substr(0, rest.find('-'));
+    spec.weights = kind == "chat" || weights == "f16" ? WeightType::F16 : WeightType::F32;
+    if (kind != "chat" && rest.find('-') != std::string::npos) {
+        spec.vocab_path = vocab_path(rest.substr(rest.find('-') + 1));
+    }
     spec.chat_template = chat_template;
     write_random_model(spec, path);
     return path;
+}
+
+std::string arch_model_path(const ArchModel & m) {
+    std::string name = m.architecture + "-" + m.preset + "-" + weight_type_name(m.weights) + "-" + m.vocab;
+    if (!m.label.empty()) {
+        name += "-" + m.label;
+    }
+    const std::string path = std::string(COMPEVAL_TEST_MODEL_DIR) + "/" + name + ".gguf";
+    if (fs::exists(path)) {
+        return path;
+    }
+    // general.name stays the preset's: llama.cpp keys some tokenizer
+    // attributes on it (a name with "phi3" expects Phi-3's special tokens).
+    RandomModelSpec spec = random_model_preset(m.preset);
+    spec.architecture = m.architecture;
+    spec.weights = m.weights;
+    spec.vocab_path = vocab_path(m.vocab);
+    spec.n_head_kv = m.n_head_kv > 0 ? m.n_head_kv : spec.n_head_kv;
+    spec.head_dim = m.head_dim;
+    spec.sliding_window = m.sliding_window > 0 ? m.sliding_window : spec.sliding_window;
+    spec.chat_template = m.chat_template;
+    write_random_model(spec, path);
+    return path;
+}
+
+std::string shared_data_dir() {
+    return std::string(COMPEVAL_SOURCE_DIR) + "/../shared/data";
 }
 
 std::string temp_dir(const std::string & name) {

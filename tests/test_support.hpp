@@ -2,6 +2,7 @@
 // Shared fixtures: generated model files (made once per build tree), an
 // independent one-request-at-a-time reference scorer, and a command runner.
 #include "backends/model.hpp"
+#include "model/random_model.hpp"
 #include "scoring/requests.hpp"
 
 #include <chrono>
@@ -18,12 +19,34 @@ inline constexpr const char * kChatTemplate =
     "{% for m in messages %}<|{{ m.role }}|>{{ m.content }}\n{% endfor %}{% if add_generation_prompt %}<|assistant|>"
     "{% endif %}";
 
-// "tiny-f16", "tiny-f32", "small-f16", "small-f32", or "chat-<preset>" with a
-// template: generated on first use into the build tree.
+// "tiny-f16", "tiny-f32", "small-f16", "small-f32", "tiny-f32-<vocab>" (another
+// of llama.cpp's vocab files, e.g. "llama-bpe"), or "chat-<preset>-<label>" with
+// a template: generated on first use into the build tree.
 std::string model_path(const std::string & name, const std::string & chat_template = "");
+
+// llama.cpp's models/ggml-vocab-<vocab>.gguf of this build.
+std::string vocab_path(const std::string & vocab);
+
+// A random model of any architecture make-model writes, generated on first
+// use under a name made of its fields (label tells apart templates).
+struct ArchModel {
+    std::string architecture = "llama";
+    WeightType weights = WeightType::F32;
+    std::string vocab = "llama-spm";
+    std::string preset = "tiny";
+    int n_head_kv = 0;       // 0: the preset's
+    int head_dim = 0;        // 0: n_embd / n_head
+    int sliding_window = 0;  // Gemma; 0: the real models'
+    std::string chat_template;
+    std::string label;
+};
+std::string arch_model_path(const ArchModel & model);
 
 // A fresh empty directory for one test.
 std::string temp_dir(const std::string & name);
+
+// ../shared/data beside the checkout; tests that read it skip where it is absent.
+std::string shared_data_dir();
 
 struct CommandResult {
     int exit_code = -1;

@@ -16,10 +16,6 @@
 namespace compeval {
 namespace {
 
-std::string shared_data_dir() {
-    return std::string(COMPEVAL_SOURCE_DIR) + "/../shared/data";
-}
-
 const char * kToyTask = R"(name: toy
 category: test
 data:
@@ -178,7 +174,7 @@ TEST(TaskRunner, MinimalPairsPreferTheMoreLikelySentence) {
 }
 
 TEST(BuiltinTasks, PlaneOodKeepsClassAndInferenceTypePerItem) {
-    const std::string data = shared_data_dir();
+    const std::string data = test::shared_data_dir();
     if (!std::filesystem::exists(data + "/plane/ood/OOV_test_1.tsv")) {
         GTEST_SKIP() << "shared data not found at " << data << " (PLANE test skipped)";
     }
@@ -211,7 +207,7 @@ TEST(BuiltinTasks, PlaneOodKeepsClassAndInferenceTypePerItem) {
 }
 
 TEST(BuiltinTasks, RnpcRankingPairsAnEntailedWithANonEntailedHypothesis) {
-    const std::string data = shared_data_dir();
+    const std::string data = test::shared_data_dir();
     if (!std::filesystem::exists(data + "/rnpc/SPTE.csv")) {
         GTEST_SKIP() << "shared data not found at " << data << " (RNPC test skipped)";
     }

@@ -138,7 +138,9 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
             classes;                                                       // field -> value -> (k, n)
         std::map<std::string, std::map<std::string, uint64_t>> confusion;  // gold -> pred -> count
         double rework = 0.0;
+        size_t separate = 0;
         for (const auto * s : group) {
+            separate += s->separate_boundary ? 1 : 0;
             auto & c = counts[{s->split, s->variant}];
             c.first += s->correct ? 1 : 0;
             ++c.second;
@@ -210,7 +212,22 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
         }
         entry["confusion"] = confusion;
         entry["rework_per_item"] = rework / static_cast<double>(group.size());
+        entry["answers"] = group.size();
+        entry["boundary_separate"] = separate;
         data["tasks"].push_back(std::move(entry));
+    }
+
+    // Per model: answers whose continuation was tokenized on its own because a
+    // token merged across the context boundary (tokenize_request).
+    std::map<std::string, std::pair<size_t, size_t>> boundary;  // model -> (separate, answers)
+    for (const auto & s : samples) {
+        auto & b = boundary[s.model];
+        b.first += s.separate_boundary ? 1 : 0;
+        ++b.second;
+    }
+    data["token_boundary"] = nlohmann::json::array();
+    for (const auto & [model, b] : boundary) {
+        data["token_boundary"].push_back({{"model", model}, {"separate", b.first}, {"answers", b.second}});
     }
 
     // Findings (instruction tuning and scale, seeds of one recipe pooled)

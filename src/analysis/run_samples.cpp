@@ -45,6 +45,7 @@ std::vector<RunSample> read_run_samples(const std::string & run_dir, const std::
             s.gold_text = trim_space(j["choices"].at(gold)["text"].get<std::string>());
             s.pred_text = trim_space(j["choices"].at(pred)["text"].get<std::string>());
             s.n_choices = j["choices"].size();
+            s.separate_boundary = j.value("boundary", "joint") == "separate";  // runs before 0.1.x lack it: joint
             for (const auto & [k, v] : j["fields"].items()) {
                 s.fields[k] = v.get<std::string>();
             }

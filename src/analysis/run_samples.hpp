@@ -17,6 +17,7 @@ struct RunSample {
     std::string gold_text;  // the gold choice, without its leading space
     std::string pred_text;  // the predicted choice, likewise
     size_t n_choices = 0;
+    bool separate_boundary = false;             // a choice needed the separate token boundary (tokenize_request)
     std::map<std::string, std::string> fields;  // kept per-item fields (class, slot values, ...)
 };
 

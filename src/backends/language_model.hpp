@@ -24,8 +24,18 @@ struct ModelFacts {
     int n_ctx_train = 0;
     bool has_chat_template = false;
     std::string chat_template;  // the GGUF's Jinja template text, if any
-    std::string description;    // llama.cpp's one-line type/size/quant summary
-    double load_seconds = 0;    // llama_model_load_from_file's wall time (not the file hash)
+    // Where the template puts the scored answer (chat_template.hpp), from a
+    // probe conversation: what its generation prompt appends after a user
+    // turn, what precedes an answer as the conversation writes one, what
+    // precedes the scored answer, and the rule that chose it; or why the
+    // template cannot render.
+    std::string chat_turn_opening;
+    std::string chat_written_prefix;
+    std::string chat_answer_prefix;
+    std::string chat_answer_rule;
+    std::string chat_template_error;
+    std::string description;  // llama.cpp's one-line type/size/quant summary
+    double load_seconds = 0;  // llama_model_load_from_file's wall time (not the file hash)
 };
 
 struct ChatMessage {
@@ -43,10 +53,14 @@ class LanguageModel {
     LanguageModel & operator=(LanguageModel &&) = delete;
 
     virtual const ModelFacts & facts() const = 0;
-    // add_special adds BOS/EOS as the model says; parse_special turns
-    // control-token text (e.g. "<|im_start|>") into tokens.
-    virtual std::vector<Token> tokenize(const std::string & text, bool add_special,
-                                        bool parse_special = false) const = 0;
+    // add_bos puts the BOS token in front when the model's tokenizer adds
+    // one, and never an EOS or SEP at the end (scored text is continued, not
+    // closed); parse_special turns control-token text (e.g. "<|im_start|>")
+    // into tokens.
+    virtual std::vector<Token> tokenize(const std::string & text, bool add_bos, bool parse_special = false) const = 0;
+    // The tokens' text pieces concatenated, control tokens as their text and
+    // no leading space removed: what the tokens stand for in the string.
+    virtual std::string detokenize(const std::vector<Token> & tokens) const = 0;
     virtual Token bos() const = 0;  // -1 when the model has none
     virtual Token eos() const = 0;
     // Renders the messages with the model's chat template and opens the

@@ -35,6 +35,7 @@ Model::Model(const std::string & path, const ModelOptions & options) {
     clear_last_llama_error();
     llama_model_params params = llama_model_default_params();
     params.n_gpu_layers = options.n_gpu_layers;
+    params.vocab_only = options.vocab_only;
     const auto load_start = std::chrono::steady_clock::now();
     model_ = llama_model_load_from_file(path.c_str(), params);
     facts_.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
@@ -49,18 +50,35 @@ Model::Model(const std::string & path, const ModelOptions & options) {
     facts_.sha256 = sha256_file(path);
     facts_.architecture = meta_string(model_, "general.architecture");
     facts_.name = meta_string(model_, "general.name");
-    facts_.n_params = llama_model_n_params(model_);
-    facts_.n_layer = llama_model_n_layer(model_);
-    facts_.n_embd = llama_model_n_embd(model_);
-    facts_.n_head = llama_model_n_head(model_);
     facts_.n_vocab = llama_vocab_n_tokens(vocab_);
-    facts_.n_ctx_train = llama_model_n_ctx_train(model_);
+    if (!options.vocab_only) {  // a vocab-only load has no hyperparameters to ask for
+        facts_.n_params = llama_model_n_params(model_);
+        facts_.n_layer = llama_model_n_layer(model_);
+        facts_.n_embd = llama_model_n_embd(model_);
+        facts_.n_head = llama_model_n_head(model_);
+        facts_.n_ctx_train = llama_model_n_ctx_train(model_);
+    }
     const char * tmpl = llama_model_chat_template(model_, nullptr);
     facts_.has_chat_template = tmpl != nullptr;
     facts_.chat_template = tmpl != nullptr ? tmpl : "";
     std::vector<char> desc(256);
     llama_model_desc(model_, desc.data(), desc.size());
     facts_.description = desc.data();
+    read_chat_template();
+}
+
+// A template that cannot render does not stop a model scored on plain
+// prompts: the facts say why, and chat prompts then fail with that reason.
+void Model::read_chat_template() {
+    if (!facts_.has_chat_template || !chat_templates_available()) {
+        return;
+    }
+    try {
+        chat_ = std::make_unique<ChatTemplate>(chat_template_source(*this));
+        record_answer_slot(chat_->answer_slot(), facts_);
+    } catch (const Error & e) {
+        facts_.chat_template_error = e.what();
+    }
 }
 
 Model::~Model() {
@@ -69,20 +87,46 @@ Model::~Model() {
     }
 }
 
-std::vector<Token> Model::tokenize(const std::string & text, bool add_special, bool parse_special) const {
+std::vector<Token> Model::tokenize(const std::string & text, bool add_bos, bool parse_special) const {
+    // Without llama.cpp's add_special, which would also append the EOS or SEP
+    // some tokenizers (WordPiece) close a text with; its BOS is prepended the
+    // same way (the tokenizer conformance test checks it against llama.cpp).
     std::vector<Token> tokens(text.size() + 8);
     int32_t n = llama_tokenize(vocab_, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
-                               static_cast<int32_t>(tokens.size()), add_special, parse_special);
+                               static_cast<int32_t>(tokens.size()), false, parse_special);
     if (n < 0) {
         tokens.resize(static_cast<size_t>(-n));
         n = llama_tokenize(vocab_, text.data(), static_cast<int32_t>(text.size()), tokens.data(),
-                           static_cast<int32_t>(tokens.size()), add_special, parse_special);
+                           static_cast<int32_t>(tokens.size()), false, parse_special);
     }
     if (n < 0) {
         throw Error("tokenization failed for a text of " + std::to_string(text.size()) + " bytes");
     }
     tokens.resize(static_cast<size_t>(n));
+    if (add_bos && llama_vocab_get_add_bos(vocab_) && llama_vocab_bos(vocab_) != LLAMA_TOKEN_NULL) {
+        tokens.insert(tokens.begin(), llama_vocab_bos(vocab_));
+    }
     return tokens;
+}
+
+std::string Model::detokenize(const std::vector<Token> & tokens) const {
+    std::string out;
+    std::vector<char> piece(64);
+    for (const Token t : tokens) {
+        if (t < 0 || t >= facts_.n_vocab) {
+            throw Error("token " + std::to_string(t) + " is not in the vocabulary of " + facts_.path);
+        }
+        int32_t n = llama_token_to_piece(vocab_, t, piece.data(), static_cast<int32_t>(piece.size()), 0, true);
+        if (n < 0) {
+            piece.resize(static_cast<size_t>(-n));
+            n = llama_token_to_piece(vocab_, t, piece.data(), static_cast<int32_t>(piece.size()), 0, true);
+        }
+        if (n < 0) {
+            throw Error("cannot read the text of token " + std::to_string(t));
+        }
+        out.append(piece.data(), static_cast<size_t>(n));
+    }
+    return out;
 }
 
 Token Model::bos() const {
@@ -102,7 +146,13 @@ std::optional<std::string> Model::chat_template() const {
 }
 
 std::string Model::render_chat(const std::vector<ChatMessage> & messages) const {
-    return render_chat_prompt(*this, messages);
+    if (!chat_) {
+        if (!facts_.chat_template_error.empty()) {
+            throw Error(facts_.chat_template_error);
+        }
+        return render_chat_prompt(*this, messages);  // throws: no template, or no Jinja engine in this build
+    }
+    return chat_->render_prompt(messages);
 }
 
 }  // namespace compeval

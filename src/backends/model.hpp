@@ -14,8 +14,13 @@ struct llama_vocab;
 
 namespace compeval {
 
+class ChatTemplate;
+
 struct ModelOptions {
     int n_gpu_layers = 999;  // layers to offload when built with a GPU backend (no effect on CPU builds)
+    // Only the tokenizer and metadata (e.g. llama.cpp's models/ggml-vocab-*.gguf):
+    // tokenize and render chat templates, nothing to score.
+    bool vocab_only = false;
 };
 
 class Model : public LanguageModel {
@@ -31,9 +36,9 @@ class Model : public LanguageModel {
     const ModelFacts & facts() const override { return facts_; }
     llama_model * raw() const { return model_; }
 
-    // Tokenizes text. add_special adds BOS/EOS as the model's metadata says;
-    // parse_special turns control-token text (e.g. "<|im_start|>") into tokens.
-    std::vector<Token> tokenize(const std::string & text, bool add_special, bool parse_special = false) const override;
+    // Tokenizes text (see LanguageModel::tokenize).
+    std::vector<Token> tokenize(const std::string & text, bool add_bos, bool parse_special = false) const override;
+    std::string detokenize(const std::vector<Token> & tokens) const override;
     Token bos() const override;
     Token eos() const override;
     // Through the GGUF's own Jinja template (see chat_template.hpp).
@@ -43,7 +48,10 @@ class Model : public LanguageModel {
     std::optional<std::string> chat_template() const;
 
   private:
+    void read_chat_template();
+
     llama_model * model_ = nullptr;
+    std::unique_ptr<ChatTemplate> chat_;  // parsed once; null when there is none or it does not parse
     const llama_vocab * vocab_ = nullptr;
     ModelFacts facts_;
 };

@@ -87,6 +87,9 @@ RemoteModel::RemoteModel(RemoteOptions options) : options_(std::move(options)), 
     capabilities_.echo_logprobs = echo.status == 200 && echo.body.find("token_logprobs") != std::string::npos;
 
     const auto probe_tokens = tokenize_on_server("a b", false, false);
+    const auto probe_special = tokenize_on_server("a b", true, false);
+    adds_bos_ = bos_ >= 0 && !probe_special.empty() && probe_special.front() == bos_ &&
+                (probe_tokens.empty() || probe_tokens.front() != bos_);
     if (!probe_tokens.empty()) {
         const Token target = probe_tokens.back();
         std::vector<Token> prompt;
@@ -114,6 +117,15 @@ RemoteModel::RemoteModel(RemoteOptions options) : options_(std::move(options)), 
     const auto tmpl = client_.probe("POST", "/apply-template",
                                     nlohmann::json{{"messages", {{{"role", "user"}, {"content", "hi"}}}}}.dump());
     capabilities_.chat_template = tmpl.status == 200 && facts_.has_chat_template;
+    if (facts_.has_chat_template) {
+        try {
+            chat_ = std::make_unique<ChatTemplate>(ChatTemplateSource{
+                url, facts_.chat_template, props.value("bos_token", ""), props.value("eos_token", ""), adds_bos_});
+            record_answer_slot(chat_->answer_slot(), facts_);
+        } catch (const Error & e) {
+            facts_.chat_template_error = e.what();
+        }
+    }
 
     if (capabilities_.forced_tokens) {
         capabilities_.scoring = "forced_tokens";
@@ -134,8 +146,14 @@ Token RemoteModel::special_token(const std::string & text) const {
     return tokens.size() == 1 ? tokens[0] : -1;
 }
 
-std::vector<Token> RemoteModel::tokenize(const std::string & text, bool add_special, bool parse_special) const {
-    return tokenize_on_server(text, add_special, parse_special);
+std::vector<Token> RemoteModel::tokenize(const std::string & text, bool add_bos, bool parse_special) const {
+    // As in-process: the server's add_special may also append an EOS or SEP,
+    // so its BOS is put in front here instead.
+    auto tokens = tokenize_on_server(text, false, parse_special);
+    if (add_bos && adds_bos_) {
+        tokens.insert(tokens.begin(), bos_);
+    }
+    return tokens;
 }
 
 std::vector<Token> RemoteModel::tokenize_on_server(const std::string & text, bool add_special,
@@ -150,17 +168,19 @@ std::vector<Token> RemoteModel::tokenize_on_server(const std::string & text, boo
     return out;
 }
 
-std::string RemoteModel::render_chat(const std::vector<ChatMessage> & messages) const {
-    if (!capabilities_.chat_template) {
-        throw Error(facts_.path +
-                    ": the server offers no chat template (/apply-template); there is no fallback format");
-    }
-    nlohmann::json list = nlohmann::json::array();
-    for (const auto & m : messages) {
-        list.push_back({{"role", m.role}, {"content", m.content}});
-    }
+std::string RemoteModel::detokenize(const std::vector<Token> & tokens) const {
     std::lock_guard<std::mutex> lock(mutex_);
-    return client_.post_json("/apply-template", {{"messages", list}}).at("prompt").get<std::string>();
+    return client_.post_json("/detokenize", {{"tokens", tokens}}).at("content").get<std::string>();
+}
+
+std::string RemoteModel::render_chat(const std::vector<ChatMessage> & messages) const {
+    if (!chat_) {
+        if (!facts_.chat_template_error.empty()) {
+            throw Error(facts_.chat_template_error);
+        }
+        throw Error(facts_.path + ": the server offers no chat template (/props); there is no fallback format");
+    }
+    return chat_->render_prompt(messages);
 }
 
 }  // namespace compeval

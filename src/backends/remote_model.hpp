@@ -8,10 +8,14 @@
 //                   raw distribution (current llama-server refuses echo)
 //   embeddings      /v1/embeddings (last layer only: per-layer tasks are not
 //                   available remotely)
-//   chat_template   /apply-template renders the server's own chat template
+//   chat_template   the server's own chat template (/props), rendered here by
+//                   the same rules as a GGUF's (chat_template.hpp);
+//                   /apply-template is probed for the record
+#include "backends/chat_template.hpp"
 #include "backends/http_client.hpp"
 #include "backends/language_model.hpp"
 
+#include <memory>
 #include <mutex>
 
 namespace compeval {
@@ -44,7 +48,9 @@ class RemoteModel final : public LanguageModel {
     explicit RemoteModel(RemoteOptions options);
 
     const ModelFacts & facts() const override { return facts_; }
-    std::vector<Token> tokenize(const std::string & text, bool add_special, bool parse_special = false) const override;
+    std::vector<Token> tokenize(const std::string & text, bool add_bos, bool parse_special = false) const override;
+    // Through the server's /detokenize (llama-server: the pieces concatenated, control tokens as text).
+    std::string detokenize(const std::vector<Token> & tokens) const override;
     Token bos() const override { return bos_; }
     Token eos() const override { return eos_; }
     std::string render_chat(const std::vector<ChatMessage> & messages) const override;
@@ -64,6 +70,8 @@ class RemoteModel final : public LanguageModel {
     RemoteCapabilities capabilities_;
     Token bos_ = -1;
     Token eos_ = -1;
+    bool adds_bos_ = false;               // the server's tokenizer puts BOS in front with add_special
+    std::unique_ptr<ChatTemplate> chat_;  // the server's template; null when it has none or it does not render
 };
 
 }  // namespace compeval

@@ -89,6 +89,16 @@ void run_eval(const EvalArgs & args) {
         }
         fmt::print("\n");
     }
+    size_t separate = 0;
+    for (const auto & r : result.results) {
+        separate += r.separate_boundary() ? 1 : 0;
+    }
+    if (separate > 0) {
+        // Not an error: these were scored as the continuation's own tokens (see README, "token boundary").
+        fmt::print("token boundary: {} of {} item x variant lines scored the answer as its own tokens, because "
+                   "the prompt's last token merges with it\n",
+                   separate, result.results.size());
+    }
     if (!args.out.empty()) {
         write_item_results(spec, result, model, args.out);
         fmt::print("wrote {} ({} item x variant lines)\n", args.out, result.results.size());

@@ -5,6 +5,7 @@
 #include "data/mc_items.hpp"
 #include "data/perplexity_format.hpp"
 #include "data/synthetic_items.hpp"
+#include "model/architectures.hpp"
 #include "model/random_model.hpp"
 #include "util/error.hpp"
 
@@ -20,21 +21,27 @@ namespace {
 
 struct MakeModelArgs {
     std::string preset = "tiny";
+    std::string architecture = "llama";
     std::string out;
     std::string vocab;
     std::string chat_template_file;
+    std::string weights = "f16";
     uint64_t seed = 1;
     bool f32 = false;
     int n_embd = 0;
     int n_layer = 0;
     int n_head = 0;
+    int n_head_kv = 0;
+    int head_dim = 0;
     int n_ff = 0;
+    int sliding_window = 0;
 };
 
 void run_make_model(const MakeModelArgs & a) {
     RandomModelSpec spec = random_model_preset(a.preset);
+    spec.architecture = a.architecture;
     spec.seed = a.seed;
-    spec.f16 = !a.f32;
+    spec.weights = a.f32 ? WeightType::F32 : parse_weight_type(a.weights);
     spec.vocab_path = a.vocab;
     if (a.n_embd > 0) {
         spec.n_embd = a.n_embd;
@@ -46,9 +53,14 @@ void run_make_model(const MakeModelArgs & a) {
         spec.n_head = a.n_head;
         spec.n_head_kv = a.n_head;
     }
+    if (a.n_head_kv > 0) {
+        spec.n_head_kv = a.n_head_kv;
+    }
+    spec.head_dim = a.head_dim;
     if (a.n_ff > 0) {
         spec.n_ff = a.n_ff;
     }
+    spec.sliding_window = a.sliding_window;
     if (!a.chat_template_file.empty()) {
         std::ifstream in(a.chat_template_file);
         if (!in) {
@@ -59,7 +71,8 @@ void run_make_model(const MakeModelArgs & a) {
         spec.chat_template = text.str();
     }
     const uint64_t n_params = write_random_model(spec, a.out);
-    fmt::print("wrote {} ({} params, {}, seed {})\n", a.out, n_params, spec.f16 ? "f16" : "f32", spec.seed);
+    fmt::print("wrote {} ({}, {} params, {}, seed {})\n", a.out, spec.architecture, n_params,
+               weight_type_name(spec.weights), spec.seed);
 }
 
 }  // namespace
@@ -68,21 +81,32 @@ void add_make_model_command(CLI::App & app) {
     auto args = std::make_shared<MakeModelArgs>();
     auto * cmd =
         app.add_subcommand("make-model",
-                           "Write a llama-architecture GGUF with seeded random weights and llama.cpp's Llama-2 (SPM)\n"
-                           "tokenizer: a model that needs no download, for tests, demos and benchmarks.");
+                           "Write a GGUF with seeded random weights (llama, falcon, qwen2, qwen3, gemma2, gemma3 or\n"
+                           "phi3 architecture) and a real tokenizer (default llama.cpp's Llama-2 SPM): a model that\n"
+                           "needs no download, for tests, demos and benchmarks.");
     cmd->add_option("-o,--out", args->out, "Output GGUF path")->required();
     cmd->add_option("-p,--preset", args->preset, "Size: tiny (~4M params), small (~20M), base (~100M)")
         ->capture_default_str()
         ->check(CLI::IsMember(random_model_presets()));
     cmd->add_option("--seed", args->seed, "Weight seed")->capture_default_str();
-    cmd->add_flag("--f32", args->f32, "F32 weights (default F16)");
+    cmd->add_option("--arch", args->architecture, "Architecture")
+        ->capture_default_str()
+        ->check(CLI::IsMember(model_architectures()));
+    cmd->add_option("--weights", args->weights, "Matrix weight type: f32, f16 or bf16 (vectors stay f32)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"f32", "f16", "bf16"}));
+    cmd->add_flag("--f32", args->f32, "Same as --weights f32");
     cmd->add_option("--vocab", args->vocab, "Vocab-only GGUF to take the tokenizer from")
         ->default_str(default_vocab_path());
     cmd->add_option("--chat-template", args->chat_template_file, "Jinja chat template file to embed");
     cmd->add_option("--n-embd", args->n_embd, "Override the preset's embedding size");
     cmd->add_option("--n-layer", args->n_layer, "Override the preset's block count");
     cmd->add_option("--n-head", args->n_head, "Override the preset's attention heads");
+    cmd->add_option("--n-head-kv", args->n_head_kv, "Key/value heads (grouped-query attention; default n_head)");
+    cmd->add_option("--head-dim", args->head_dim, "Head size (llama, qwen3, gemma; default n_embd / n_head)");
     cmd->add_option("--n-ff", args->n_ff, "Override the preset's feed-forward size");
+    cmd->add_option("--sliding-window", args->sliding_window,
+                    "Gemma's attention window in tokens (default the real models': 4096 / 1024)");
     cmd->callback([args] { run_make_model(*args); });
 }
 
@@ -106,6 +130,16 @@ void add_info_command(CLI::App & app) {
                             {"n_vocab", f.n_vocab},
                             {"n_ctx_train", f.n_ctx_train},
                             {"has_chat_template", f.has_chat_template}};
+        if (f.has_chat_template) {
+            // Where the template puts a final answer, and what its generation prompt opens.
+            j["chat_turn_opening"] = f.chat_turn_opening;
+            j["chat_written_prefix"] = f.chat_written_prefix;
+            j["chat_answer_prefix"] = f.chat_answer_prefix;
+            j["chat_answer_rule"] = f.chat_answer_rule;
+            if (!f.chat_template_error.empty()) {
+                j["chat_template_error"] = f.chat_template_error;
+            }
+        }
         fmt::print("{}\n", j.dump(2));
     });
 }

@@ -40,8 +40,12 @@ struct ScoreArgs {
 
 nlohmann::json item_line(const McItem & item, const McItemScore & score) {
     nlohmann::json choices = nlohmann::json::array();
-    for (const auto & c : score.choices) {
-        choices.push_back({{"logprob", c.logprob}, {"n_tokens", c.n_tokens}, {"greedy", c.greedy}});
+    for (size_t i = 0; i < score.choices.size(); ++i) {
+        const auto & c = score.choices[i];
+        choices.push_back({{"logprob", c.logprob},
+                           {"n_tokens", c.n_tokens},
+                           {"greedy", c.greedy},
+                           {"boundary", boundary_name(score.boundaries.at(i))}});
     }
     return {{"id", item.id},
             {"gold", item.gold},

@@ -17,5 +17,6 @@ void add_make_items_command(CLI::App & app);
 void add_info_command(CLI::App & app);
 void add_to_perplexity_command(CLI::App & app);
 void add_lab_command(CLI::App & app);
+void add_chat_templates_command(CLI::App & app);
 
 }  // namespace compeval::cli

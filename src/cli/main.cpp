@@ -37,6 +37,7 @@ int run(int argc, char ** argv) {
     compeval::cli::add_info_command(app);
     compeval::cli::add_to_perplexity_command(app);
     compeval::cli::add_lab_command(app);
+    compeval::cli::add_chat_templates_command(app);
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError & e) {

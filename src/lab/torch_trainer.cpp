@@ -303,7 +303,7 @@ void LabModel::export_gguf(const std::string & vocab_gguf, const std::string & p
     spec.n_head_kv = s.n_head;
     spec.n_ff = s.n_ff;
     spec.n_ctx_train = s.n_ctx;
-    spec.f16 = false;
+    spec.weights = WeightType::F32;
     spec.vocab_path = vocab_gguf;
     spec.chat_template = chat_template;
     // llama.cpp's tensor names -> this model's parameters.
@@ -319,7 +319,7 @@ void LabModel::export_gguf(const std::string & vocab_gguf, const std::string & p
         }
         tensors[key] = p.value().detach().contiguous().to(torch::kFloat32);
     }
-    write_llama_model(
+    write_model(
         spec,
         [&](size_t, const std::string & tensor_name, int64_t ne0, int64_t ne1, std::vector<float> & values) {
             const auto it = tensors.find(tensor_name);

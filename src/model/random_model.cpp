@@ -1,10 +1,12 @@
 #include "model/random_model.hpp"
 
 #include "backends/llama_runtime.hpp"
+#include "model/architectures.hpp"
 #include "util/error.hpp"
 
 #include <ggml.h>
 #include <gguf.h>
+#include <llama.h>
 
 #include <cmath>
 #include <filesystem>
@@ -23,34 +25,38 @@ namespace {
 using GgufPtr = std::unique_ptr<gguf_context, decltype(&gguf_free)>;
 using GgmlPtr = std::unique_ptr<ggml_context, decltype(&ggml_free)>;
 
-struct TensorPlan {
-    std::string name;
-    int64_t ne0;
-    int64_t ne1;   // 1 for vectors
-    float stddev;  // 0: a norm weight, filled with ones
-};
-
-std::vector<TensorPlan> plan_tensors(const RandomModelSpec & s, int64_t n_vocab) {
-    const int64_t head_dim = s.n_embd / s.n_head;
-    const int64_t n_embd_kv = head_dim * s.n_head_kv;
-    const auto fan_in = [](int64_t n) { return 1.0F / std::sqrt(static_cast<float>(n)); };
-    std::vector<TensorPlan> plan;
-    plan.push_back({"token_embd.weight", s.n_embd, n_vocab, 1.0F});
-    for (int il = 0; il < s.n_layer; ++il) {
-        const std::string p = "blk." + std::to_string(il) + ".";
-        plan.push_back({p + "attn_norm.weight", s.n_embd, 1, 0.0F});
-        plan.push_back({p + "attn_q.weight", s.n_embd, s.n_embd, fan_in(s.n_embd)});
-        plan.push_back({p + "attn_k.weight", s.n_embd, n_embd_kv, fan_in(s.n_embd)});
-        plan.push_back({p + "attn_v.weight", s.n_embd, n_embd_kv, fan_in(s.n_embd)});
-        plan.push_back({p + "attn_output.weight", s.n_embd, s.n_embd, fan_in(s.n_embd)});
-        plan.push_back({p + "ffn_norm.weight", s.n_embd, 1, 0.0F});
-        plan.push_back({p + "ffn_gate.weight", s.n_embd, s.n_ff, fan_in(s.n_embd)});
-        plan.push_back({p + "ffn_up.weight", s.n_embd, s.n_ff, fan_in(s.n_embd)});
-        plan.push_back({p + "ffn_down.weight", s.n_ff, s.n_embd, fan_in(s.n_ff)});
+ggml_type matrix_type(WeightType type) {
+    switch (type) {
+        case WeightType::F16:
+            return GGML_TYPE_F16;
+        case WeightType::BF16:
+            return GGML_TYPE_BF16;
+        case WeightType::F32:
+            break;
     }
-    plan.push_back({"output_norm.weight", s.n_embd, 1, 0.0F});
-    plan.push_back({"output.weight", s.n_embd, n_vocab, s.output_scale * fan_in(s.n_embd)});
-    return plan;
+    return GGML_TYPE_F32;
+}
+
+uint32_t file_type(WeightType type) {  // llama_ftype
+    switch (type) {
+        case WeightType::F16:
+            return LLAMA_FTYPE_MOSTLY_F16;
+        case WeightType::BF16:
+            return LLAMA_FTYPE_MOSTLY_BF16;
+        case WeightType::F32:
+            break;
+    }
+    return LLAMA_FTYPE_ALL_F32;
+}
+
+void set_metadata(gguf_context * out, const std::string & key, const MetadataValue & value) {
+    if (const auto * u = std::get_if<uint32_t>(&value)) {
+        gguf_set_val_u32(out, key.c_str(), *u);
+    } else if (const auto * f = std::get_if<float>(&value)) {
+        gguf_set_val_f32(out, key.c_str(), *f);
+    } else {
+        gguf_set_val_bool(out, key.c_str(), std::get<bool>(value));
+    }
 }
 
 }  // namespace
@@ -88,12 +94,30 @@ std::string default_vocab_path() {
     return std::string(COMPEVAL_LLAMA_VOCAB_DIR) + "/ggml-vocab-llama-spm.gguf";
 }
 
-uint64_t write_llama_model(const RandomModelSpec & spec, const TensorFill & fill, const std::string & out_path,
-                           const std::vector<std::pair<std::string, std::string>> & metadata) {
-    ensure_llama_backend();
-    if (spec.n_embd % spec.n_head != 0 || spec.n_head % spec.n_head_kv != 0) {
-        throw Error("n_embd must be divisible by n_head, and n_head by n_head_kv");
+std::string weight_type_name(WeightType type) {
+    switch (type) {
+        case WeightType::F16:
+            return "f16";
+        case WeightType::BF16:
+            return "bf16";
+        case WeightType::F32:
+            break;
     }
+    return "f32";
+}
+
+WeightType parse_weight_type(const std::string & name) {
+    for (const auto type : {WeightType::F32, WeightType::F16, WeightType::BF16}) {
+        if (weight_type_name(type) == name) {
+            return type;
+        }
+    }
+    throw Error("unknown weight type '" + name + "' (f32, f16, bf16)");
+}
+
+uint64_t write_model(const RandomModelSpec & spec, const TensorFill & fill, const std::string & out_path,
+                     const std::vector<std::pair<std::string, std::string>> & metadata) {
+    ensure_llama_backend();
     const std::string vocab_path = spec.vocab_path.empty() ? default_vocab_path() : spec.vocab_path;
     gguf_init_params vocab_params{true, nullptr};
     GgufPtr vocab(gguf_init_from_file(vocab_path.c_str(), vocab_params), &gguf_free);
@@ -120,28 +144,23 @@ uint64_t write_llama_model(const RandomModelSpec & spec, const TensorFill & fill
     } else {
         gguf_remove_key(out.get(), "tokenizer.chat_template");
     }
-    gguf_set_val_str(out.get(), "general.architecture", "llama");
+    const ArchitectureLayout layout = architecture_layout(spec, n_vocab);
+    gguf_set_val_str(out.get(), "general.architecture", spec.architecture.c_str());
     gguf_set_val_str(out.get(), "general.name", spec.name.c_str());
-    gguf_set_val_u32(out.get(), "general.file_type", spec.f16 ? 1 : 0);
-    gguf_set_val_u32(out.get(), "llama.context_length", static_cast<uint32_t>(spec.n_ctx_train));
-    gguf_set_val_u32(out.get(), "llama.embedding_length", static_cast<uint32_t>(spec.n_embd));
-    gguf_set_val_u32(out.get(), "llama.block_count", static_cast<uint32_t>(spec.n_layer));
-    gguf_set_val_u32(out.get(), "llama.feed_forward_length", static_cast<uint32_t>(spec.n_ff));
-    gguf_set_val_u32(out.get(), "llama.attention.head_count", static_cast<uint32_t>(spec.n_head));
-    gguf_set_val_u32(out.get(), "llama.attention.head_count_kv", static_cast<uint32_t>(spec.n_head_kv));
-    gguf_set_val_u32(out.get(), "llama.rope.dimension_count", static_cast<uint32_t>(spec.n_embd / spec.n_head));
-    gguf_set_val_f32(out.get(), "llama.rope.freq_base", 10000.0F);
-    gguf_set_val_f32(out.get(), "llama.attention.layer_norm_rms_epsilon", 1e-5F);
-    gguf_set_val_u32(out.get(), "llama.vocab_size", static_cast<uint32_t>(n_vocab));
+    gguf_set_val_u32(out.get(), "general.file_type", file_type(spec.weights));
+    for (const auto & [key, value] : layout.metadata) {
+        set_metadata(out.get(), spec.architecture + "." + key, value);
+    }
     gguf_set_val_u64(out.get(), "compeval.seed", spec.seed);
     for (const auto & [key, value] : metadata) {
         gguf_set_val_str(out.get(), key.c_str(), value.c_str());
     }
 
-    const auto plan = plan_tensors(spec, n_vocab);
+    const auto & plan = layout.tensors;
+    const ggml_type matrices = matrix_type(spec.weights);
     size_t bytes = 0;
     for (const auto & t : plan) {
-        const ggml_type type = (t.ne1 > 1 && spec.f16) ? GGML_TYPE_F16 : GGML_TYPE_F32;
+        const ggml_type type = t.ne1 > 1 ? matrices : GGML_TYPE_F32;
         bytes += ggml_row_size(type, t.ne0) * static_cast<size_t>(t.ne1) + ggml_tensor_overhead();
     }
     ggml_init_params gparams{bytes + (1 << 20), nullptr, false};
@@ -153,12 +172,12 @@ uint64_t write_llama_model(const RandomModelSpec & spec, const TensorFill & fill
     std::vector<float> values;
     for (size_t ti = 0; ti < plan.size(); ++ti) {
         const auto & t = plan[ti];
-        const ggml_type type = (t.ne1 > 1 && spec.f16) ? GGML_TYPE_F16 : GGML_TYPE_F32;
+        const ggml_type type = t.ne1 > 1 ? matrices : GGML_TYPE_F32;
         ggml_tensor * tensor =
             t.ne1 > 1 ? ggml_new_tensor_2d(ctx.get(), type, t.ne0, t.ne1) : ggml_new_tensor_1d(ctx.get(), type, t.ne0);
         ggml_set_name(tensor, t.name.c_str());
         const auto n = static_cast<size_t>(t.ne0 * t.ne1);
-        values.assign(n, 1.0F);
+        values.assign(n, t.fill);
         fill(ti, t.name, t.ne0, t.ne1, values);
         if (values.size() != n) {
             throw Error(out_path + ": tensor " + t.name + " got " + std::to_string(values.size()) + " values, needs " +
@@ -166,6 +185,8 @@ uint64_t write_llama_model(const RandomModelSpec & spec, const TensorFill & fill
         }
         if (type == GGML_TYPE_F16) {
             ggml_fp32_to_fp16_row(values.data(), static_cast<ggml_fp16_t *>(tensor->data), static_cast<int64_t>(n));
+        } else if (type == GGML_TYPE_BF16) {
+            ggml_fp32_to_bf16_row(values.data(), static_cast<ggml_bf16_t *>(tensor->data), static_cast<int64_t>(n));
         } else {
             std::copy(values.begin(), values.end(), static_cast<float *>(tensor->data));
         }
@@ -188,8 +209,8 @@ uint64_t write_llama_model(const RandomModelSpec & spec, const TensorFill & fill
 
 uint64_t write_random_model(const RandomModelSpec & spec, const std::string & out_path) {
     // The vocab size only changes the shapes, never which stddev a tensor gets.
-    const auto plan = plan_tensors(spec, 1);
-    return write_llama_model(
+    const auto plan = architecture_layout(spec, 1).tensors;
+    return write_model(
         spec,
         [&](size_t index, const std::string &, int64_t, int64_t, std::vector<float> & values) {
             const float stddev = plan[index].stddev;

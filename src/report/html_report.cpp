@@ -104,6 +104,10 @@ all items, with an exact permutation p-value.</p>
 <section id="cost"></section>
 <h2>Accuracy per task and split</h2>
 <section id="accuracy"></section>
+<h2>Token boundary</h2>
+<p class="howto">Answers (items x prompts) whose continuation was tokenized on its own, after the context's
+unchanged tokens, because a token merged across the context boundary.</p>
+<section id="boundary"></section>
 <h2>Samples</h2>
 <div class="filters">
 <label>task <select id="filter-task"><option value="">all</option></select></label>

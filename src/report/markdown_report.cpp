@@ -66,6 +66,14 @@ std::string report_markdown(const RunReport & report) {
                           r["p"].is_null() ? "-" : fmt::format("{:.3f}", r["p"].get<double>()),
                           r["verdict"].get<std::string>());
     }
+    md +=
+        "\n## Token boundary\n\nAnswers (items x prompts) whose continuation was tokenized on its own, after the "
+        "context's unchanged tokens, because a token merged across the context boundary.\n\n"
+        "| model | answers | separate boundary |\n|---|---|---|\n";
+    for (const auto & b : d["token_boundary"]) {
+        md += fmt::format("| {} | {} | {} |\n", b["model"].get<std::string>(), b["answers"].get<size_t>(),
+                          b["separate"].get<size_t>());
+    }
     const auto & cost = d["cost"];
     md += fmt::format(
         "\n## Cost\n\nCost unit: {}. Rates are measured on the scored requests and extrapolated to each "

@@ -64,6 +64,9 @@
   document.getElementById('accuracy').append(table('accuracy-table',
     ['model', 'task', 'split', 'n', 'accuracy [95% CI]', 'rework/item'], accuracyRows));
 
+  document.getElementById('boundary').append(table('boundary-table', ['model', 'answers', 'separate boundary'],
+    data.token_boundary.map((b) => [b.model, b.answers, b.separate])));
+
   document.getElementById('correlation').append(table('correlation-table',
     ['measure', 'models', 'rho', 'p', 'verdict'],
     data.ability_correlation.map((r) => [r.measure, r.n_models, r.rho === null ? '-' : signed(r.rho),

@@ -64,7 +64,12 @@ nlohmann::json facts_json(const SuiteModel & m, const ModelFacts & f) {
             {"file_bytes", f.file_bytes},
             {"architecture", f.architecture},
             {"n_layer", f.n_layer},
-            {"has_chat_template", f.has_chat_template}};
+            {"has_chat_template", f.has_chat_template},
+            {"chat_turn_opening", f.chat_turn_opening},
+            {"chat_written_prefix", f.chat_written_prefix},
+            {"chat_answer_prefix", f.chat_answer_prefix},
+            {"chat_answer_rule", f.chat_answer_rule},
+            {"chat_template_error", f.chat_template_error}};
 }
 
 // Per model: what it is (size on disk, parameters) and, per task, how many
@@ -295,7 +300,7 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
         throw Error(dir + ": cannot write results");
     }
     nlohmann::json summary = nlohmann::json::array();
-    csv << "model,family,size,variant,model_sha256,task,form,split,prompt,n,metric,value\n";
+    csv << "model,family,size,variant,model_sha256,task,form,split,prompt,n,boundary_separate,metric,value\n";
     for (const auto & mt : run.results) {
         const auto & spec = *mt.spec;
         for (const auto & r : mt.result.results) {
@@ -310,6 +315,7 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
                         {"split", m.split},
                         {"prompt", m.variant},
                         {"n", m.n},
+                        {"boundary_separate", m.boundary_separate},
                         {"metrics", m.values}});
             summary.push_back(std::move(row));
             for (const auto & [metric, value] : m.values) {
@@ -317,7 +323,7 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
                                            mt.facts.sha256, spec.name, mt.result.form, m.split, m.variant}) {
                     csv << csv_field(field) << ',';
                 }
-                csv << m.n << ',' << metric << ',' << value << '\n';
+                csv << m.n << ',' << m.boundary_separate << ',' << metric << ',' << value << '\n';
             }
         }
     }

@@ -17,11 +17,19 @@ struct LoglikelihoodRequest {
     bool parse_special = false;
 };
 
+// Which rule split a request's tokens into context and continuation.
+enum class TokenBoundary {
+    Joint,     // context + continuation tokenized together, split after the context's tokens
+    Separate,  // the context's own tokens, then the continuation tokenized on its own
+};
+const char * boundary_name(TokenBoundary boundary);  // "joint", "separate"
+
 // A request after tokenization: the model evaluates `tokens`; the first
 // `n_context` of them are context, the rest the scored continuation.
 struct TokenizedRequest {
     std::vector<Token> tokens;
     size_t n_context = 0;
+    TokenBoundary boundary = TokenBoundary::Joint;
 };
 
 struct LoglikelihoodResult {
@@ -30,12 +38,17 @@ struct LoglikelihoodResult {
     bool greedy = false;   // every continuation token was the argmax
 };
 
-// Tokenizes context+continuation together and splits at the context boundary
-// (the lm-evaluation-harness convention): trailing whitespace of the context
-// moves to the continuation, the whole string is tokenized once, and the first
-// len(tokenize(context)) tokens count as context. An empty context is replaced
-// by the BOS (or EOS) token so the first continuation token has a prediction.
-// Throws compeval::Error if the continuation yields zero tokens.
+// The lm-evaluation-harness convention where it is clean: trailing whitespace
+// of the context moves to the continuation, the whole string is tokenized once,
+// and the first len(tokenize(context)) tokens count as context. It is clean when
+// the context's tokens are a prefix of the joint tokens and the rest are the
+// continuation (they decode to it, or equal its tokens on its own). Where a
+// token merges across the boundary (a byte-level BPE joins "assistant:" and
+// "no" into ":no"), the continuation is tokenized on its own after the
+// context's unchanged tokens (TokenBoundary::Separate), so no item ever loses
+// its continuation. An empty context is replaced by the BOS (or EOS) token so
+// the first continuation token has a prediction. Throws compeval::Error only
+// when the continuation text is empty or its text yields no token at all.
 TokenizedRequest tokenize_request(const LanguageModel & model, const LoglikelihoodRequest & request);
 
 }  // namespace compeval

@@ -60,6 +60,9 @@ std::vector<McItemScore> score_mc_items(
             const size_t n = items[i].choices.size();
             chunk.push_back(rank_choices({results.begin() + static_cast<std::ptrdiff_t>(r),
                                           results.begin() + static_cast<std::ptrdiff_t>(r + n)}));
+            for (size_t c = r; c < r + n; ++c) {
+                chunk.back().boundaries.push_back(requests[c].boundary);
+            }
             r += n;
         }
         if (on_chunk) {

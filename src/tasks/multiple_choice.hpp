@@ -13,8 +13,9 @@ namespace compeval {
 
 struct McItemScore {
     std::vector<LoglikelihoodResult> choices;
-    int pred = 0;       // argmax of summed log-likelihood (first on ties)
-    int pred_norm = 0;  // argmax of mean log-likelihood per token
+    std::vector<TokenBoundary> boundaries;  // per choice: the token-boundary rule it needed
+    int pred = 0;                           // argmax of summed log-likelihood (first on ties)
+    int pred_norm = 0;                      // argmax of mean log-likelihood per token
 };
 
 struct McSummary {

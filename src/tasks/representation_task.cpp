@@ -36,12 +36,25 @@ std::string last_word(const std::string & s) {
     return space == std::string::npos ? s : s.substr(space + 1);
 }
 
-RepresentationResult compound_similarity(const Model & model, const RepresentationSpec & spec, int threads) {
+// What compound_similarity reads: the judged and the rated compounds, and one
+// request per compound and per head noun, in that order.
+struct CompoundInputs {
+    std::vector<std::string> compounds;
+    std::vector<bool> compositional;
+    std::vector<std::string> rated;
+    std::vector<double> literality;
+    std::vector<HiddenStateRequest> requests;
+};
+
+CompoundInputs compound_inputs(const RepresentationSpec & spec) {
+    CompoundInputs in;
+    auto & compounds = in.compounds;
+    auto & compositional = in.compositional;
+    auto & rated = in.rated;
+    auto & literality = in.literality;
     // Farahmand: majority of four judges; 2-2 ties are left out.
     const Table judgments =
         read_table(spec.judgments_path, {TableFormat::Csv, {"compound", "j1", "j2", "j3", "j4"}, 0});
-    std::vector<std::string> compounds;
-    std::vector<bool> compositional;
     for (const auto & row : judgments.rows) {
         int votes = 0;
         for (size_t j = 1; j <= 4; ++j) {
@@ -58,8 +71,6 @@ RepresentationResult compound_similarity(const Model & model, const Representati
     }
     const Table ratings = read_table(
         spec.ratings_path, {TableFormat::Tsv, {"modifier", "head", "lit_mod", "lit_head", "lit_compound"}, 0});
-    std::vector<std::string> rated;
-    std::vector<double> literality;
     for (const auto & row : ratings.rows) {
         rated.push_back(row.values[0] + " " + row.values[1]);
         try {
@@ -70,13 +81,22 @@ RepresentationResult compound_similarity(const Model & model, const Representati
         }
     }
 
-    std::vector<HiddenStateRequest> requests;
     for (const auto & list : {&compounds, &rated}) {
         for (const auto & c : *list) {
-            requests.push_back(carrier_request(spec.carrier, c));
-            requests.push_back(carrier_request(spec.carrier, last_word(c)));
+            in.requests.push_back(carrier_request(spec.carrier, c));
+            in.requests.push_back(carrier_request(spec.carrier, last_word(c)));
         }
     }
+    return in;
+}
+
+RepresentationResult compound_similarity(const Model & model, const RepresentationSpec & spec, int threads) {
+    const CompoundInputs in = compound_inputs(spec);
+    const auto & compounds = in.compounds;
+    const auto & compositional = in.compositional;
+    const auto & rated = in.rated;
+    const auto & literality = in.literality;
+    const auto & requests = in.requests;
     HiddenStateExtractor extractor(model, {spec.layers, spec.pooling, threads, 512});
     const auto states = extractor.extract(requests);
 
@@ -143,12 +163,21 @@ std::pair<double, double> fit_quality(const Eigen::MatrixXd & predicted, const E
     return {cos_sum / n, rank_sum / n};
 }
 
-RepresentationResult composition_fit(const Model & model, const RepresentationSpec & spec, int threads) {
+// What composition_fit reads: the distinct phrases (shuffled, capped), how
+// many are held out, and a request per phrase, adjective and noun.
+struct FitInputs {
+    std::vector<std::pair<std::string, std::string>> pairs;
+    size_t n_test = 0;
+    std::vector<HiddenStateRequest> requests;
+};
+
+FitInputs fit_inputs(const RepresentationSpec & spec) {
+    FitInputs in;
+    auto & pairs = in.pairs;
     const Table table = read_table(spec.phrases_path, {TableFormat::Tsv, {}, 0});
     const size_t adj_col = table.column("adjective");
     const size_t noun_col = table.column("noun");
     std::set<std::pair<std::string, std::string>> seen;
-    std::vector<std::pair<std::string, std::string>> pairs;
     for (const auto & row : table.rows) {
         auto p = std::make_pair(row.values[adj_col], row.values[noun_col]);
         if (seen.insert(p).second) {
@@ -160,18 +189,24 @@ RepresentationResult composition_fit(const Model & model, const RepresentationSp
     if (pairs.size() > spec.max_phrases) {
         pairs.resize(spec.max_phrases);
     }
-    const size_t n_test =
-        std::max<size_t>(2, static_cast<size_t>(static_cast<double>(pairs.size()) * spec.test_fraction));
-    if (pairs.size() < n_test + 2) {
+    in.n_test = std::max<size_t>(2, static_cast<size_t>(static_cast<double>(pairs.size()) * spec.test_fraction));
+    if (pairs.size() < in.n_test + 2) {
         throw Error(spec.phrases_path + ": too few distinct adjective-noun phrases (" + std::to_string(pairs.size()) +
                     ")");
     }
-    std::vector<HiddenStateRequest> requests;
     for (const auto & [adj, noun] : pairs) {
-        requests.push_back(carrier_request(spec.carrier, adj + " " + noun));
-        requests.push_back(carrier_request(spec.carrier, adj));
-        requests.push_back(carrier_request(spec.carrier, noun));
+        in.requests.push_back(carrier_request(spec.carrier, adj + " " + noun));
+        in.requests.push_back(carrier_request(spec.carrier, adj));
+        in.requests.push_back(carrier_request(spec.carrier, noun));
     }
+    return in;
+}
+
+RepresentationResult composition_fit(const Model & model, const RepresentationSpec & spec, int threads) {
+    const FitInputs in = fit_inputs(spec);
+    const auto & pairs = in.pairs;
+    const size_t n_test = in.n_test;
+    const auto & requests = in.requests;
     HiddenStateExtractor extractor(model, {spec.layers, spec.pooling, threads, 512});
     const auto states = extractor.extract(requests);
     const size_t n_train = pairs.size() - n_test;
@@ -291,6 +326,10 @@ RepresentationSpec load_representation_spec(const std::string & path, const std:
         fail(root["kind"], "unknown kind '" + spec.kind + "' (compound_similarity, composition_fit)");
     }
     return spec;
+}
+
+std::vector<HiddenStateRequest> representation_requests(const RepresentationSpec & spec) {
+    return spec.kind == "compound_similarity" ? compound_inputs(spec).requests : fit_inputs(spec).requests;
 }
 
 RepresentationResult run_representation_task(const Model & model, const RepresentationSpec & spec, int threads) {

@@ -55,6 +55,9 @@ bool is_representation_task(const std::string & path);
 
 RepresentationSpec load_representation_spec(const std::string & path, const std::string & data_dir);
 
+// The hidden-state requests the task reads (its data, no model needed).
+std::vector<HiddenStateRequest> representation_requests(const RepresentationSpec & spec);
+
 RepresentationResult run_representation_task(const Model & model, const RepresentationSpec & spec, int threads = 0);
 
 }  // namespace compeval

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <numeric>
 #include <random>
+#include <set>
 
 namespace compeval {
 namespace {
@@ -90,6 +91,10 @@ std::string where(const TaskSpec & spec, const TaskItem & item) {
 
 }  // namespace
 
+bool TaskItemResult::separate_boundary() const {
+    return std::find(boundaries.begin(), boundaries.end(), TokenBoundary::Separate) != boundaries.end();
+}
+
 nlohmann::json sample_json(const TaskSpec & spec, const TaskResult & result, const TaskItemResult & r) {
     const TaskItem & item = result.items[r.item];
     nlohmann::json kept = nlohmann::json::object();
@@ -105,11 +110,14 @@ nlohmann::json sample_json(const TaskSpec & spec, const TaskResult & result, con
                            {"logprob", r.choices[c].logprob},
                            {"n_tokens", r.choices[c].n_tokens},
                            {"greedy", r.choices[c].greedy},
-                           {"calibration_logprob", r.calibration[c]}});
+                           {"boundary", boundary_name(r.boundaries[c])},
+                           {"calibration_logprob", r.calibration[c]},
+                           {"calibration_boundary", boundary_name(r.calibration_boundaries[c])}});
     }
-    return {{"task", spec.name},    {"split", item.split}, {"id", item.id},        {"line", item.line},
-            {"variant", r.variant}, {"form", result.form}, {"context", r.context}, {"gold", item.gold},
-            {"pred", r.pred},       {"fields", kept},      {"choices", choices}};
+    const char * boundary = boundary_name(r.separate_boundary() ? TokenBoundary::Separate : TokenBoundary::Joint);
+    return {{"task", spec.name},    {"split", item.split},  {"id", item.id},        {"line", item.line},
+            {"variant", r.variant}, {"form", result.form},  {"context", r.context}, {"gold", item.gold},
+            {"pred", r.pred},       {"boundary", boundary}, {"fields", kept},       {"choices", choices}};
 }
 
 int predict(const std::string & metric, const std::vector<LoglikelihoodResult> & choices,
@@ -200,8 +208,12 @@ void finish_task(const TaskSpec & spec, PreparedTask & prepared, const std::vect
         r.choices.assign(scores.begin() + static_cast<std::ptrdiff_t>(next),
                          scores.begin() + static_cast<std::ptrdiff_t>(next + n));
         r.calibration.clear();
+        r.boundaries.clear();
+        r.calibration_boundaries.clear();
         for (size_t c = 0; c < n; ++c) {
             r.calibration.push_back(scores[next + n + c].logprob);
+            r.boundaries.push_back(prepared.tokenized[next + c].boundary);
+            r.calibration_boundaries.push_back(prepared.tokenized[next + n + c].boundary);
         }
         next += 2 * n;
         for (const auto & metric : spec.metrics) {
@@ -220,6 +232,7 @@ void finish_task(const TaskSpec & spec, PreparedTask & prepared, const std::vect
                     continue;
                 }
                 ++m.n;
+                m.boundary_separate += r.separate_boundary() ? 1 : 0;
                 for (const auto & metric : spec.metrics) {
                     m.values[metric] += r.pred.at(metric) == item.gold ? 1.0 : 0.0;
                 }
@@ -231,6 +244,14 @@ void finish_task(const TaskSpec & spec, PreparedTask & prepared, const std::vect
             mean.n = m.n;
             result.metrics.push_back(std::move(m));
         }
+        // An item counts once when any prompt variant needed the separate rule.
+        std::set<size_t> separate_items;
+        for (const auto & r : result.results) {
+            if (result.items[r.item].split == split && r.separate_boundary()) {
+                separate_items.insert(r.item);
+            }
+        }
+        mean.boundary_separate = separate_items.size();
         result.metrics.push_back(std::move(mean));
     }
 }

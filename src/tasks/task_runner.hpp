@@ -30,7 +30,14 @@ struct TaskItemResult {
     std::string context;  // the exact context scored (after few-shot and template)
     std::vector<LoglikelihoodResult> choices;
     std::vector<double> calibration;  // each choice's log-likelihood after the content-free context
+    // Which token-boundary rule each choice's request (and its calibration
+    // request) needed; see tokenize_request.
+    std::vector<TokenBoundary> boundaries;
+    std::vector<TokenBoundary> calibration_boundaries;
     std::map<std::string, int> pred;  // metric -> predicted choice
+
+    // Any of the item's choices needed the separate rule.
+    bool separate_boundary() const;
 };
 
 struct TaskMetrics {
@@ -38,6 +45,9 @@ struct TaskMetrics {
     std::string variant;  // a prompt name, or "mean" (averaged over variants)
     size_t n = 0;
     std::map<std::string, double> values;  // metric -> accuracy
+    // Of the n items, those whose choices needed the separate token boundary
+    // (the "mean" row: items that needed it under any prompt variant).
+    size_t boundary_separate = 0;
 };
 
 struct TaskResult {
