@@ -71,7 +71,8 @@ TEST(Cli, EvalSaysHowManyAnswersNeededTheSeparateBoundary) {
         "{% if add_generation_prompt %}assistant:{% endif %}";
     const std::string model = test::arch_model_path(m);
     const std::string task = std::string(COMPEVAL_SOURCE_DIR) + "/tasks/plane-ood.yaml";
-    const std::string base = test::compeval_binary() + " eval " + task + " --model " + model + " --limit 1 --form ";
+    const std::string base = test::compeval_binary() + " eval " + task + " --model " + model + " --data-dir " +
+                             test::shared_data_dir() + " --limit 1 --form ";
     const auto chat = test::run_command(base + "chat");
     ASSERT_EQ(chat.exit_code, 0) << chat.err;
     EXPECT_NE(chat.out.find("token boundary: 10 of 10 item x variant lines scored the answer as its own tokens"),

@@ -218,10 +218,16 @@ TEST(LabZoo, BuildsResumesAndRunsAsASuite) {
     EXPECT_NE(test::error_of([&] { load_zoo_config(dir + "/bad.yaml"); }).find("unknown lab size '7b'"),
               std::string::npos);
     std::ofstream(dir + "/typo.yaml") << "name: typo\nlanguage:\n  seed: 1\n  heldot: 0.5\n";
+    std::ofstream(dir + "/typo-top.yaml") << "name: typo\nsize: [50k]\n";
     EXPECT_EQ(test::error_of([&] {
-                  load_zoo_config(dir + "/typo.yaml");
-              }).rfind(dir + "/typo.yaml:4: unknown language knob 'heldot' (", 0),
-              0U)
+                  load_zoo_config(dir + "/typo-top.yaml");
+              }).rfind(dir + "/typo-top.yaml:2: unknown key 'size' (did you mean 'sizes'?)", 0),
+              0U);
+    EXPECT_EQ(
+        test::error_of([&] {
+            load_zoo_config(dir + "/typo.yaml");
+        }).rfind(dir + "/typo.yaml:4: unknown key 'heldot' in language (did you mean 'heldout'?); known keys: ", 0),
+        0U)
         << test::error_of([&] { load_zoo_config(dir + "/typo.yaml"); });
 }
 

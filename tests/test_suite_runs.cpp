@@ -384,6 +384,11 @@ TEST(SuiteRun, SigkillAtRandomMomentsThenResumeEqualsAnUninterruptedRun) {
     size_t kills = 0;
     for (int attempt = 0; attempt < 4; ++attempt) {
         const pid_t pid = start_run(suite, out);
+        // The kill lands at a random moment of the scoring, not of the
+        // process's start (loading libtorch alone takes seconds on a busy machine).
+        for (int wait = 0; wait < 600 && !std::filesystem::exists(out + "/results.sqlite"); ++wait) {
+            std::this_thread::sleep_for(std::chrono::milliseconds(50));
+        }
         std::this_thread::sleep_for(std::chrono::milliseconds(100 + rng() % 900));
         if (kill(pid, SIGKILL) == 0) {
             ++kills;
@@ -483,6 +488,11 @@ TEST(SuiteSpec, ATaskEntryMayNameItsOwnDataDir) {
     std::ofstream(dir + "/own.yaml") << "name: own\ndata_dir: .\nmodels:\n  - {name: a, path: "
                                      << test::model_path("tiny-f32") << "}\ntasks:\n"
                                      << "  - toy.yaml\n  - {path: toy-mc.yaml, data_dir: elsewhere}\n";
+    // The suite reads every task's data before it runs: without it, no suite.
+    EXPECT_EQ(test::error_of([&] { load_suite_spec(dir + "/own.yaml"); }),
+              dir + "/elsewhere/toy.tsv: cannot open data file");
+    std::filesystem::create_directories(dir + "/elsewhere");
+    std::filesystem::copy_file(dir + "/toy.tsv", dir + "/elsewhere/toy.tsv");
     const SuiteSpec suite = load_suite_spec(dir + "/own.yaml");
     ASSERT_EQ(suite.tasks.size(), 2U);
     EXPECT_EQ(suite.tasks[0].spec.splits[0].second, dir + "/toy.tsv");

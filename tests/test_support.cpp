@@ -121,6 +121,12 @@ std::string error_of(const std::function<void()> & f) {
     return "<no error>";
 }
 
+std::string write(const std::string & dir, const std::string & name, const std::string & text) {
+    const std::string path = dir + "/" + name;
+    std::ofstream(path, std::ios::binary) << text;
+    return path;
+}
+
 std::string read_file(const std::string & path) {
     std::ifstream in(path, std::ios::binary);
     std::stringstream s;

@@ -69,6 +69,9 @@ std::vector<float> reference_logits(const Model & model, const std::vector<Token
 
 std::string read_file(const std::string & path);
 
+// Writes DIR/NAME and returns its path.
+std::string write(const std::string & dir, const std::string & name, const std::string & text);
+
 // Writes a few AddOne-RTE rows in its release layout (7 tab-separated columns,
 // no header, the phrase marked <b><u>...</u></b>) under `dir` as
 // addone-entailment/splits/data.test, since that data is not shipped; returns

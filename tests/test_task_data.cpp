@@ -16,11 +16,7 @@ namespace {
 
 using test::error_of;
 
-std::string write(const std::string & dir, const std::string & name, const std::string & text) {
-    const std::string path = dir + "/" + name;
-    std::ofstream(path, std::ios::binary) << text;
-    return path;
-}
+using test::write;
 
 TEST(TableReader, CsvQuotingAndHeaders) {
     const auto dir = test::temp_dir("table-csv");

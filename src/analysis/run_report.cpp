@@ -210,6 +210,32 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
                                              {"wilson", interval_json(wilson_interval(kn.first, kn.second))}});
             }
         }
+        // Human answer distributions (group_by tasks): per split, the mean
+        // distance over items (each averaged over prompts), item bootstrap.
+        std::map<std::string, std::map<std::string, std::pair<double, double>>> distances;  // split -> id -> (tv, js)
+        std::map<std::string, std::map<std::string, int>> distance_counts;
+        for (const auto * s : group) {
+            if (!std::isnan(s->total_variation)) {
+                auto & d = distances[s->split][s->id];
+                d.first += s->total_variation;
+                d.second += s->jensen_shannon;
+                ++distance_counts[s->split][s->id];
+            }
+        }
+        for (const auto & [split, items] : distances) {
+            std::vector<double> tv;
+            std::vector<double> js;
+            for (const auto & [id, d] : items) {
+                const double n = distance_counts[split][id];
+                tv.push_back(d.first / n);
+                js.push_back(d.second / n);
+            }
+            entry["distribution"].push_back(
+                {{"split", split},
+                 {"n", tv.size()},
+                 {"total_variation", interval_json(bootstrap_mean(tv, options.iterations, options.seed))},
+                 {"jensen_shannon", interval_json(bootstrap_mean(js, options.iterations, options.seed))}});
+        }
         entry["confusion"] = confusion;
         entry["rework_per_item"] = rework / static_cast<double>(group.size());
         entry["answers"] = group.size();

@@ -42,9 +42,19 @@ std::vector<RunSample> read_run_samples(const std::string & run_dir, const std::
             const auto gold = j["gold"].get<size_t>();
             const auto pred = j["pred"][metric].get<size_t>();
             s.correct = gold == pred;
-            s.gold_text = trim_space(j["choices"].at(gold)["text"].get<std::string>());
-            s.pred_text = trim_space(j["choices"].at(pred)["text"].get<std::string>());
-            s.n_choices = j["choices"].size();
+            if (j.contains("outcomes")) {  // a pair comparison: gold and pred index its labels
+                s.gold_text = j["outcomes"].at(gold).get<std::string>();
+                s.pred_text = j["outcomes"].at(pred).get<std::string>();
+                s.n_choices = j["outcomes"].size();
+            } else {
+                s.gold_text = trim_space(j["choices"].at(gold)["text"].get<std::string>());
+                s.pred_text = trim_space(j["choices"].at(pred)["text"].get<std::string>());
+                s.n_choices = j["choices"].size();
+            }
+            if (j.contains("distribution")) {
+                s.total_variation = j["distribution"]["total_variation"].get<double>();
+                s.jensen_shannon = j["distribution"]["jensen_shannon"].get<double>();
+            }
             s.separate_boundary = j.value("boundary", "joint") == "separate";  // runs before 0.1.x lack it: joint
             for (const auto & [k, v] : j["fields"].items()) {
                 s.fields[k] = v.get<std::string>();

@@ -23,6 +23,8 @@ struct EvalArgs {
     std::string data_dir = "../shared/data";
     std::string form = "auto";
     size_t limit = 0;
+    std::string limit_order = "sample";
+    uint64_t limit_seed = 1;
     int threads = 0;
     int batch = 256;
 };
@@ -36,6 +38,9 @@ void write_item_results(const TaskSpec & spec, const TaskResult & result, const 
     for (const auto & r : result.results) {
         auto line = sample_json(spec, result, r);
         line["model_sha256"] = model.facts().sha256;
+        if (result.limit.n > 0) {
+            line["limit"] = limit_json(result.limit);
+        }
         out << line.dump() << '\n';
     }
 }
@@ -66,7 +71,7 @@ void run_eval(const EvalArgs & args) {
     }
     const TaskSpec spec = load_task_spec(args.task, args.data_dir);
     TaskRunOptions options;
-    options.limit = args.limit;
+    options.limit = {args.limit, limit_order_from_name(args.limit_order), args.limit_seed};
     options.form = args.form == "chat" ? PromptForm::Chat : args.form == "plain" ? PromptForm::Plain : PromptForm::Auto;
     Model model(args.model);
     EngineOptions engine_options;
@@ -77,14 +82,18 @@ void run_eval(const EvalArgs & args) {
 
     fmt::print("task {} ({}), model {} ({} params), {} prompts\n", spec.name, spec.category, model.facts().path,
                model.facts().n_params, result.form);
+    std::vector<std::string> columns = spec.metrics;
+    if (spec.distribution) {
+        columns.insert(columns.end(), {"distribution_tv", "distribution_js"});
+    }
     fmt::print("{:<14} {:<12} {:>6}", "split", "variant", "n");
-    for (const auto & m : spec.metrics) {
+    for (const auto & m : columns) {
         fmt::print(" {:>15}", m);
     }
     fmt::print("\n");
     for (const auto & m : result.metrics) {
         fmt::print("{:<14} {:<12} {:>6}", m.split, m.variant, m.n);
-        for (const auto & metric : spec.metrics) {
+        for (const auto & metric : columns) {
             fmt::print(" {:>15.4f}", m.values.at(metric));
         }
         fmt::print("\n");
@@ -95,9 +104,10 @@ void run_eval(const EvalArgs & args) {
     }
     if (separate > 0) {
         // Not an error: these were scored as the continuation's own tokens (see README, "token boundary").
-        fmt::print("token boundary: {} of {} item x variant lines scored the answer as its own tokens, because "
-                   "the prompt's last token merges with it\n",
-                   separate, result.results.size());
+        fmt::print(
+            "token boundary: {} of {} item x variant lines scored the answer as its own tokens, because "
+            "the prompt's last token merges with it\n",
+            separate, result.results.size());
     }
     if (!args.out.empty()) {
         write_item_results(spec, result, model, args.out);
@@ -119,7 +129,12 @@ void add_eval_command(CLI::App & app) {
     cmd->add_option("--form", args->form, "Prompt form: auto (chat if the model has a template), plain, chat")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "plain", "chat"}));
-    cmd->add_option("--limit", args->limit, "Items per split (0 = all)")->capture_default_str();
+    cmd->add_option("--limit", args->limit, "Items per split (0 = all): a seeded sample, stratified by gold answer")
+        ->capture_default_str();
+    cmd->add_option("--limit-order", args->limit_order, "sample (seeded, stratified) or file (the first N rows)")
+        ->capture_default_str()
+        ->check(CLI::IsMember({"sample", "file"}));
+    cmd->add_option("--limit-seed", args->limit_seed, "Seed of the limit's sample")->capture_default_str();
     cmd->add_option("-t,--threads", args->threads, "CPU threads (0 = all)")->capture_default_str();
     cmd->add_option("-b,--batch", args->batch, "Tokens per llama_decode call")->capture_default_str();
     cmd->callback([args] { run_eval(*args); });

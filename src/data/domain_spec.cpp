@@ -56,6 +56,7 @@ DomainSpec load_domain_spec(const std::string & path) {
     auto fail = [&](const YAML::Node & node, const std::string & message) {
         throw Error(path + ":" + std::to_string(node.Mark().line + 1) + ": " + message);
     };
+    check_keys(root, {"name", "description", "slots", "attributes", "label", "split", "task"}, path, "");
     DomainSpec spec;
     spec.path = path;
     if (!root["name"]) {
@@ -104,11 +105,13 @@ DomainSpec load_domain_spec(const std::string & path) {
     if (!label) {
         fail(root, "missing field 'label' (rules or table)");
     }
+    check_keys(label, {"rules", "default", "table"}, path, "label");
     if (label["table"]) {
         spec.table_path =
             (std::filesystem::path(path).parent_path() / label["table"].as<std::string>()).lexically_normal().string();
     } else if (label["rules"]) {
         for (const auto & r : label["rules"]) {
+            check_keys(r, {"when", "label"}, path, "label.rules[]");
             DomainRule rule;
             rule.line = r.Mark().line + 1;
             if (!r["when"] || !r["label"]) {
@@ -130,6 +133,7 @@ DomainSpec load_domain_spec(const std::string & path) {
         fail(label, "field 'label' needs 'rules' or 'table'");
     }
     if (const YAML::Node split = root["split"]) {
+        check_keys(split, {"test_fraction", "seed", "target_compound_divergence"}, path, "split");
         spec.split.test_fraction = split["test_fraction"] ? split["test_fraction"].as<double>() : 0.3;
         spec.split.seed = split["seed"] ? split["seed"].as<uint64_t>() : 1;
         spec.split.target_compound_divergence =
@@ -142,6 +146,7 @@ DomainSpec load_domain_spec(const std::string & path) {
     if (!task || !task["prompts"] || !task["label_words"]) {
         fail(task ? task : root, "field 'task' must give 'prompts' and 'label_words' (see domains/factory.yaml)");
     }
+    check_keys(task, {"fewshot_k", "label_words", "prompts"}, path, "task");
     spec.fewshot_k = task["fewshot_k"] ? task["fewshot_k"].as<int>() : 4;
     YAML::Emitter emitter;
     emitter << task;

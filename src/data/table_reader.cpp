@@ -5,6 +5,7 @@
 #include <nlohmann/json.hpp>
 
 #include <fstream>
+#include <iterator>
 
 namespace compeval {
 namespace {
@@ -73,6 +74,32 @@ std::string json_value_text(const nlohmann::json & v) {
     return v.dump();
 }
 
+// One JSON object as a row of `table`; its keys are the columns when it is
+// the first.
+void add_object_row(Table & table, const nlohmann::json & j, size_t line) {
+    const std::string at = where(table.path, line);
+    if (!j.is_object()) {
+        throw Error(at + "expected a JSON object");
+    }
+    if (table.columns.empty()) {
+        for (const auto & [key, value] : j.items()) {
+            table.columns.push_back(key);
+        }
+    }
+    TableRow row{line, {}};
+    for (const auto & column : table.columns) {
+        if (!j.contains(column)) {
+            throw Error(at + "missing field '" + column + "'");
+        }
+        const auto & v = j[column];
+        if (v.is_object() || v.is_array() || v.is_null()) {
+            throw Error(at + "field '" + column + "' must be a string, number or boolean");
+        }
+        row.values.push_back(json_value_text(v));
+    }
+    table.rows.push_back(std::move(row));
+}
+
 Table read_jsonl(const std::string & path, std::ifstream & in) {
     Table table;
     table.path = path;
@@ -92,26 +119,83 @@ Table read_jsonl(const std::string & path, std::ifstream & in) {
         } catch (const nlohmann::json::parse_error &) {
             throw Error(where(path, line) + "invalid JSON");
         }
-        if (!j.is_object()) {
-            throw Error(where(path, line) + "expected a JSON object");
+        add_object_row(table, j, line);
+    }
+    return table;
+}
+
+// The line on which each element of the top-level array starts, so that a
+// row of a JSON file is named by its line as in the other formats.
+std::vector<size_t> array_element_lines(const std::string & text) {
+    std::vector<size_t> lines;
+    size_t line = 1;
+    int depth = 0;
+    bool in_string = false;
+    bool expecting = false;  // inside the top-level array, before an element
+    for (size_t i = 0; i < text.size(); ++i) {
+        const char c = text[i];
+        if (c == '\n') {
+            ++line;
         }
-        if (table.columns.empty()) {
+        if (in_string) {
+            if (c == '\\') {
+                ++i;
+            } else if (c == '"') {
+                in_string = false;
+            }
+            continue;
+        }
+        if (c == ' ' || c == '\t' || c == '\r' || c == '\n') {
+            continue;
+        }
+        if (depth == 1 && expecting) {
+            lines.push_back(line);
+            expecting = false;
+        }
+        if (c == '"') {
+            in_string = true;
+        } else if (c == '[' || c == '{') {
+            ++depth;
+            expecting = depth == 1;
+        } else if (c == ']' || c == '}') {
+            --depth;
+        } else if (c == ',' && depth == 1) {
+            expecting = true;
+        }
+    }
+    return lines;
+}
+
+Table read_json_array(const std::string & path, std::ifstream & in) {
+    const std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+    if (!valid_utf8(text)) {
+        throw Error(path + ": invalid UTF-8");
+    }
+    nlohmann::json j;
+    try {
+        j = nlohmann::json::parse(text);
+    } catch (const nlohmann::json::parse_error & e) {
+        throw Error(path + ": invalid JSON at byte " + std::to_string(e.byte));
+    }
+    if (!j.is_array()) {
+        std::string keys;
+        if (j.is_object()) {
             for (const auto & [key, value] : j.items()) {
-                table.columns.push_back(key);
+                keys += (keys.empty() ? "" : ", ") + key;
             }
         }
-        TableRow row{line, {}};
-        for (const auto & column : table.columns) {
-            if (!j.contains(column)) {
-                throw Error(where(path, line) + "missing field '" + column + "'");
-            }
-            const auto & v = j[column];
-            if (v.is_object() || v.is_array() || v.is_null()) {
-                throw Error(where(path, line) + "field '" + column + "' must be a string, number or boolean");
-            }
-            row.values.push_back(json_value_text(v));
-        }
-        table.rows.push_back(std::move(row));
+        throw Error(path + ": data.format json expects one array of objects; the file holds " +
+                    (j.is_object() ? "an object (keys: " + keys + ")" : std::string(j.type_name())) +
+                    (text.find("}\n{") != std::string::npos ? "; one object per line is data.format jsonl" : ""));
+    }
+    const auto lines = array_element_lines(text);
+    Table table;
+    table.path = path;
+    for (size_t i = 0; i < j.size(); ++i) {
+        add_object_row(table, j[i], i < lines.size() ? lines[i] : 0);
+    }
+    if (table.columns.empty()) {
+        throw Error(path + ": empty data file");
     }
     return table;
 }
@@ -128,7 +212,10 @@ TableFormat table_format_from_name(const std::string & name) {
     if (name == "jsonl") {
         return TableFormat::Jsonl;
     }
-    throw Error("unknown data format '" + name + "' (tsv, csv, jsonl)");
+    if (name == "json") {
+        return TableFormat::Json;
+    }
+    throw Error("unknown data format '" + name + "' (tsv, csv, jsonl, json)");
 }
 
 size_t Table::column(const std::string & name) const {
@@ -137,11 +224,30 @@ size_t Table::column(const std::string & name) const {
             return i;
         }
     }
+    throw Error(missing_column(name));
+}
+
+std::string Table::missing_column(const std::string & name) const {
     std::string known;
     for (const auto & c : columns) {
         known += (known.empty() ? "" : ", ") + c;
     }
-    throw Error(path + ": no column '" + name + "' (columns: " + known + ")");
+    std::string hint;
+    if (columns.size() == 1) {
+        const std::string & header = columns.front();
+        if (header.starts_with("{")) {
+            hint = "; the file looks like JSON lines: is data.format jsonl?";
+        } else if (header.starts_with("[")) {
+            hint = "; the file looks like a JSON array: is data.format json?";
+        } else if (header.find('\t') != std::string::npos) {
+            hint = "; the header looks tab-separated: is data.format tsv?";
+        } else if (header.find(',') != std::string::npos) {
+            hint = "; the header looks comma-separated: is data.format csv?";
+        } else if (header.find(';') != std::string::npos || header.find('|') != std::string::npos) {
+            hint = "; the header looks separated by another character: set data.delimiter";
+        }
+    }
+    return path + ": no column '" + name + "' (columns: " + known + ")" + hint;
 }
 
 bool valid_utf8(const std::string & text) {
@@ -194,6 +300,9 @@ Table read_table(const std::string & path, const TableOptions & options) {
     }
     if (options.format == TableFormat::Jsonl) {
         return read_jsonl(path, in);
+    }
+    if (options.format == TableFormat::Json) {
+        return read_json_array(path, in);
     }
     const bool quoting = options.format == TableFormat::Csv;
     const char delimiter = options.delimiter != 0 ? options.delimiter : (quoting ? ',' : '\t');

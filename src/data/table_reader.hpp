@@ -1,5 +1,5 @@
 #pragma once
-// Reads tabular data files (TSV, CSV, JSONL) into rows of named string
+// Reads tabular data files (TSV, CSV, JSONL, a JSON array) into rows of named string
 // fields, rejecting malformed input with "FILE:LINE: cause".
 #include <map>
 #include <string>
@@ -7,12 +7,12 @@
 
 namespace compeval {
 
-enum class TableFormat { Tsv, Csv, Jsonl };
+enum class TableFormat { Tsv, Csv, Jsonl, Json };
 
-TableFormat table_format_from_name(const std::string & name);  // "tsv", "csv", "jsonl"
+TableFormat table_format_from_name(const std::string & name);  // "tsv", "csv", "jsonl", "json"
 
 struct TableRow {
-    size_t line = 0;  // 1-based line of the row in its file
+    size_t line = 0;  // 1-based line of the row in its file (JSON: of the object's opening brace)
     std::vector<std::string> values;
 };
 
@@ -21,8 +21,11 @@ struct Table {
     std::vector<std::string> columns;
     std::vector<TableRow> rows;
 
-    // Index of a column; throws compeval::Error "PATH: no column 'name' (columns: ...)".
+    // Index of a column; throws compeval::Error with missing_column's text.
     size_t column(const std::string & name) const;
+    // "PATH: no column 'name' (columns: ...)", and what the header looks like
+    // where it looks like another format (a CSV file read as TSV).
+    std::string missing_column(const std::string & name) const;
 };
 
 struct TableOptions {
@@ -34,8 +37,9 @@ struct TableOptions {
 };
 
 // Every row must have as many fields as there are columns, and every field
-// must be valid UTF-8. JSONL lines must be objects whose values are strings,
-// numbers or booleans (converted to text); their keys become the columns.
+// must be valid UTF-8. JSONL lines, and the elements of a JSON file that is
+// one array, must be objects whose values are strings, numbers or booleans
+// (converted to text); the first object's keys become the columns.
 Table read_table(const std::string & path, const TableOptions & options);
 
 bool valid_utf8(const std::string & text);

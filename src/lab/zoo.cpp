@@ -74,11 +74,11 @@ void read_language(const YAML::Node & l, ToyLanguageConfig & c, const std::strin
         const auto name = entry.first.as<std::string>();
         const auto knob = knobs.find(name);
         if (knob == knobs.end()) {
-            std::string known;
+            std::vector<std::string> known;
             for (const auto & k : knobs) {
-                known += (known.empty() ? "" : ", ") + k.first;
+                known.push_back(k.first);
             }
-            throw Error(where(path, entry.first) + "unknown language knob '" + name + "' (" + known + ")");
+            check_keys(l, known, path, "language");
         }
         knob->second(entry.second);
     }
@@ -104,6 +104,8 @@ LabModelShape lab_size(const std::string & name) {
 
 ZooConfig load_zoo_config(const std::string & path) {
     const YAML::Node root = load_yaml_file(path, "zoo");
+    check_keys(root, {"name", "language", "sizes", "seeds", "epochs", "threads", "instruct"}, path, "");
+    check_keys(root["instruct"], {"ratios", "narrow", "epochs", "learning_rate"}, path, "instruct");
     ZooConfig c;
     c.path = path;
     try {

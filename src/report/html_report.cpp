@@ -104,6 +104,12 @@ all items, with an exact permutation p-value.</p>
 <section id="cost"></section>
 <h2>Accuracy per task and split</h2>
 <section id="accuracy"></section>
+<div id="distribution-block" hidden>
+<h2>Human answer distributions</h2>
+<p class="howto">How far the model's distribution over the label words is from the raters' (0 = the same; total
+variation, and Jensen-Shannon divergence in bits), mean over items with a 95% item bootstrap.</p>
+<section id="distribution"></section>
+</div>
 <h2>Token boundary</h2>
 <p class="howto">Answers (items x prompts) whose continuation was tokenized on its own, after the context's
 unchanged tokens, because a token merged across the context boundary.</p>

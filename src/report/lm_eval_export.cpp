@@ -394,6 +394,9 @@ std::vector<std::string> write_lm_eval_outputs(const std::string & run_dir, cons
     }
     std::vector<std::string> written;
     for (const auto & [model, run] : models) {
+        if (run.tasks.empty()) {
+            continue;  // only tasks lm-eval cannot hold (see ModelRun::left_out)
+        }
         const auto files = write_model(model, run, out_dir, timestamp);
         written.insert(written.end(), files.begin(), files.end());
     }

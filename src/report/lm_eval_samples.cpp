@@ -19,6 +19,12 @@ std::string required_string(const nlohmann::json & j, const char * key, const st
 
 void add_sample(std::map<std::string, ModelRun> & models, const nlohmann::json & j, const std::string & where) {
     const std::string model = required_string(j, "model", where);
+    if (j.contains("outcomes") && j["outcomes"].size() != j.at("choices").size()) {
+        // A pair comparison's "equal" outcome is no choice: lm-eval's
+        // multiple-choice records cannot hold it, so the task is left out.
+        models[model].left_out.insert(required_string(j, "task", where));
+        return;
+    }
     Doc doc;
     const std::string task = required_string(j, "task", where);
     doc.split = required_string(j, "split", where);

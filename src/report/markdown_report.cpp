@@ -66,6 +66,27 @@ std::string report_markdown(const RunReport & report) {
                           r["p"].is_null() ? "-" : fmt::format("{:.3f}", r["p"].get<double>()),
                           r["verdict"].get<std::string>());
     }
+    std::string distribution_rows;
+    for (const auto & t : d["tasks"]) {
+        for (const auto & row : t.value("distribution", nlohmann::json::array())) {
+            auto cell = [&](const char * key) {
+                const auto & b = row[key];
+                return fmt::format("{:.3f} [{:.3f}, {:.3f}]", b["estimate"].get<double>(), b["low"].get<double>(),
+                                   b["high"].get<double>());
+            };
+            distribution_rows += fmt::format("| {} | {} | {} | {} | {} | {} |\n", t["model"].get<std::string>(),
+                                             t["task"].get<std::string>(), row["split"].get<std::string>(),
+                                             row["n"].get<size_t>(), cell("total_variation"), cell("jensen_shannon"));
+        }
+    }
+    if (!distribution_rows.empty()) {
+        md +=
+            "\n## Human answer distributions\n\nHow far the model's distribution over the label words is from "
+            "the raters' (0 = the same; total variation, and Jensen-Shannon divergence in bits), mean over items "
+            "with a 95% item bootstrap. Accuracy against the raters' majority is in the table above.\n\n"
+            "| model | task | split | items | total variation | Jensen-Shannon |\n|---|---|---|---|---|---|\n" +
+            distribution_rows;
+    }
     md +=
         "\n## Token boundary\n\nAnswers (items x prompts) whose continuation was tokenized on its own, after the "
         "context's unchanged tokens, because a token merged across the context boundary.\n\n"

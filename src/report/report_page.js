@@ -64,6 +64,20 @@
   document.getElementById('accuracy').append(table('accuracy-table',
     ['model', 'task', 'split', 'n', 'accuracy [95% CI]', 'rework/item'], accuracyRows));
 
+  const distributionRows = [];
+  const interval = (b) => `${fixed(b.estimate)} [${fixed(b.low)}, ${fixed(b.high)}]`;
+  for (const t of data.tasks) {
+    for (const row of t.distribution || []) {
+      distributionRows.push([t.model, t.task, row.split, row.n, interval(row.total_variation),
+        interval(row.jensen_shannon)]);
+    }
+  }
+  if (distributionRows.length > 0) {
+    document.getElementById('distribution-block').hidden = false;
+    document.getElementById('distribution').append(table('distribution-table',
+      ['model', 'task', 'split', 'items', 'total variation', 'Jensen-Shannon'], distributionRows));
+  }
+
   document.getElementById('boundary').append(table('boundary-table', ['model', 'answers', 'separate boundary'],
     data.token_boundary.map((b) => [b.model, b.answers, b.separate])));
 

@@ -317,6 +317,9 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
                         {"n", m.n},
                         {"boundary_separate", m.boundary_separate},
                         {"metrics", m.values}});
+            if (mt.result.limit.n > 0) {
+                row["limit"] = limit_json(mt.result.limit);
+            }
             summary.push_back(std::move(row));
             for (const auto & [metric, value] : m.values) {
                 for (const auto & field : {mt.model.name, mt.model.family, mt.model.size, mt.model.variant,

@@ -48,6 +48,7 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
     if (!root.IsMap()) {
         fail(root, "a suite file must be a mapping");
     }
+    check_keys(root, {"name", "data_dir", "models", "tasks"}, path, "");
     const auto base = std::filesystem::path(path).parent_path();
     SuiteSpec suite;
     suite.path = path;
@@ -62,6 +63,10 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
     }
     std::set<std::string> names;
     for (const auto & m : models) {
+        check_keys(m,
+                   {"name", "path", "url", "model", "api_key_env", "cache_prompt", "concurrency", "family", "size",
+                    "variant", "group", "seed"},
+                   path, "models[]");
         SuiteModel model;
         model.name = text(m, "name", true);
         if (m["url"] && m["path"]) {
@@ -121,12 +126,27 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
     std::set<std::string> task_names;
     for (const auto & t : tasks) {
         SuiteTask task;
+        check_keys(t, {"path", "limit", "limit_order", "limit_seed", "form", "data_dir"}, path, "tasks[]");
         const std::string task_path = resolve(base, t.IsScalar() ? t.as<std::string>() : text(t, "path", true));
         if (t.IsMap() && t["limit"]) {
             try {
-                task.limit = t["limit"].as<size_t>();
+                task.limit.n = t["limit"].as<size_t>();
             } catch (const YAML::Exception &) {
                 fail(t["limit"], "field 'limit' must be a non-negative integer");
+            }
+        }
+        if (t.IsMap() && t["limit_order"]) {
+            try {
+                task.limit.order = limit_order_from_name(text(t, "limit_order", false));
+            } catch (const Error & e) {
+                fail(t["limit_order"], e.what());
+            }
+        }
+        if (t.IsMap() && t["limit_seed"]) {
+            try {
+                task.limit.seed = t["limit_seed"].as<uint64_t>();
+            } catch (const YAML::Exception &) {
+                fail(t["limit_seed"], "field 'limit_seed' must be a non-negative integer");
             }
         }
         if (t.IsMap() && t["form"]) {
@@ -141,9 +161,11 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
         std::string name;
         if (is_representation_task(task_path)) {
             task.representation = load_representation_spec(task_path, task_data_dir);
+            representation_requests(*task.representation);  // reads and checks its data
             name = task.representation->name;
         } else {
             task.spec = load_task_spec(task_path, task_data_dir);
+            check_task_data(task.spec);
             name = task.spec.name;
         }
         if (!task_names.insert(name).second) {

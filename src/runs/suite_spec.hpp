@@ -1,5 +1,6 @@
 #pragma once
 // A suite: which models (with family, size label and variant) run which tasks.
+#include "tasks/item_sample.hpp"
 #include "tasks/representation_task.hpp"
 #include "tasks/task_spec.hpp"
 
@@ -33,7 +34,7 @@ struct SuiteModel {
 struct SuiteTask {
     TaskSpec spec;                                     // scoring tasks
     std::optional<RepresentationSpec> representation;  // representational tasks (hidden states)
-    size_t limit = 0;                                  // items per split (0 = all)
+    ItemLimit limit;  // items per split (n = 0: all); `limit`, `limit_order`, `limit_seed`
     // "plain" scores this task on plain prompts for every model, instruct
     // ones included (e.g. sentence likelihoods); "" follows the model's variant.
     std::string form;
@@ -46,8 +47,9 @@ struct SuiteSpec {
     std::vector<SuiteTask> tasks;
 };
 
-// Loads the suite and every task file it names, so that any malformed input
-// is rejected before scoring starts. Relative paths are resolved against the
+// Loads the suite, every task file it names and every task's data (splits
+// and few-shot pool), so that any malformed input is rejected before scoring
+// starts. Relative paths are resolved against the
 // suite file's directory. `data_dir` overrides the suite's own data_dir.
 SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir_override = "");
 

@@ -25,13 +25,13 @@ std::map<std::string, std::string> fields_of(const Table & table, const TableRow
     return fields;
 }
 
+}  // namespace
+
 bool parse_number(const std::string & text, double & value) {
     const char * end = text.data() + text.size();
     const auto [ptr, ec] = std::from_chars(text.data(), end, value);
     return ec == std::errc() && ptr == end && !text.empty();
 }
-
-}  // namespace
 
 bool ScoreBin::contains(double score) const {
     if (op == "<") {

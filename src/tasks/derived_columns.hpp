@@ -29,6 +29,9 @@ struct DerivedColumn {
     const std::vector<ScoreBin> & bins_for(const std::string & split) const;
 };
 
+// The whole of `text` as a number (no spaces, no trailing text).
+bool parse_number(const std::string & text, double & value);
+
 // "< 3.5" -> {op "<", bound 3.5}; throws compeval::Error on anything else.
 ScoreBin parse_score_bin(const std::string & label, const std::string & condition);
 

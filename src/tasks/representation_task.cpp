@@ -3,8 +3,10 @@
 #include "analysis/rank_statistics.hpp"
 #include "data/table_reader.hpp"
 #include "util/error.hpp"
+#include "util/yaml_file.hpp"
 
 #include <Eigen/Dense>
+
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
@@ -263,12 +265,11 @@ bool is_representation_task(const std::string & path) {
 }
 
 RepresentationSpec load_representation_spec(const std::string & path, const std::string & data_dir) {
-    YAML::Node root;
-    try {
-        root = YAML::LoadFile(path);
-    } catch (const YAML::Exception & e) {
-        throw Error(path + ": invalid YAML: " + e.what());
-    }
+    const YAML::Node root = load_yaml_file(path, "task");
+    check_keys(root,
+               {"name", "kind", "category", "description", "carrier", "pooling", "layers", "data", "max_phrases",
+                "ridge_lambda", "seed"},
+               path, "");
     auto fail = [&](const YAML::Node & node, const std::string & message) {
         throw Error(path + ":" + std::to_string(node.Mark().line + 1) + ": " + message);
     };
@@ -309,9 +310,11 @@ RepresentationSpec load_representation_spec(const std::string & path, const std:
         fail(root, "missing field 'data'");
     }
     if (spec.kind == "compound_similarity") {
+        check_keys(data, {"judgments", "ratings"}, path, "data");
         spec.judgments_path = expand(text(data, "judgments"), data_dir);
         spec.ratings_path = expand(text(data, "ratings"), data_dir);
     } else if (spec.kind == "composition_fit") {
+        check_keys(data, {"phrases"}, path, "data");
         spec.phrases_path = expand(text(data, "phrases"), data_dir);
         if (root["max_phrases"]) {
             spec.max_phrases = root["max_phrases"].as<size_t>();

@@ -1,9 +1,11 @@
 #include "tasks/task_runner.hpp"
 
 #include "backends/chat_template.hpp"
+#include "tasks/item_sample.hpp"
 #include "util/error.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <numeric>
 #include <random>
 #include <set>
@@ -25,7 +27,7 @@ class FewShotPool {
         if (k_ == 0) {
             return;
         }
-        pool_ = load_task_items(spec, "fewshot", spec.fewshot_path);
+        pool_ = load_fewshot_items(spec);
         if (pool_.size() <= k_) {
             throw Error(spec.fewshot_path + ": few-shot pool has " + std::to_string(pool_.size()) +
                         " items; k = " + std::to_string(k_) + " needs more");
@@ -115,13 +117,29 @@ nlohmann::json sample_json(const TaskSpec & spec, const TaskResult & result, con
                            {"calibration_boundary", boundary_name(r.calibration_boundaries[c])}});
     }
     const char * boundary = boundary_name(r.separate_boundary() ? TokenBoundary::Separate : TokenBoundary::Joint);
-    return {{"task", spec.name},    {"split", item.split},  {"id", item.id},        {"line", item.line},
-            {"variant", r.variant}, {"form", result.form},  {"context", r.context}, {"gold", item.gold},
-            {"pred", r.pred},       {"boundary", boundary}, {"fields", kept},       {"choices", choices}};
+    nlohmann::json line = {{"task", spec.name},    {"split", item.split},  {"id", item.id},
+                           {"line", item.line},    {"variant", r.variant}, {"form", result.form},
+                           {"context", r.context}, {"gold", item.gold},    {"pred", r.pred},
+                           {"boundary", boundary}, {"fields", kept},       {"choices", choices}};
+    if (!item.outcomes.empty()) {
+        line["outcomes"] = item.outcomes;  // what gold and pred index
+    }
+    if (!item.human.empty()) {
+        line["rows"] = item.rows;
+        line["human"] = item.human;
+    }
+    if (r.distribution) {
+        line["distribution"] = {{"model", r.distribution->model},
+                                {"human", r.distribution->human},
+                                {"total_variation", r.distribution->total_variation},
+                                {"jensen_shannon", r.distribution->jensen_shannon}};
+    }
+    return line;
 }
 
 int predict(const std::string & metric, const std::vector<LoglikelihoodResult> & choices,
-            const std::vector<double> & calibration, const std::vector<std::string> & choice_texts) {
+            const std::vector<double> & calibration, const std::vector<std::string> & choice_texts,
+            double equal_margin) {
     auto score = [&](size_t c) {
         const auto & r = choices[c];
         if (metric == "acc_norm_tok") {
@@ -135,6 +153,9 @@ int predict(const std::string & metric, const std::vector<LoglikelihoodResult> &
         }
         return r.logprob;
     };
+    if (equal_margin >= 0 && choices.size() == 2 && std::abs(score(0) - score(1)) <= equal_margin) {
+        return 2;
+    }
     int best = 0;
     for (size_t c = 1; c < choices.size(); ++c) {
         if (score(c) > score(static_cast<size_t>(best))) {
@@ -148,11 +169,9 @@ PreparedTask prepare_task(const LanguageModel & model, const TaskSpec & spec, co
     PreparedTask prepared;
     TaskResult & result = prepared.result;
     result.task = spec.name;
+    result.limit = options.limit;
     for (const auto & [split, path] : spec.splits) {
-        auto items = load_task_items(spec, split, path);
-        if (options.limit > 0 && items.size() > options.limit) {
-            items.resize(options.limit);
-        }
+        auto items = limit_items(load_task_items(spec, split, path), options.limit, spec.name, split);
         result.items.insert(result.items.end(), items.begin(), items.end());
     }
     const FewShotPool pool(spec);
@@ -216,8 +235,16 @@ void finish_task(const TaskSpec & spec, PreparedTask & prepared, const std::vect
             r.calibration_boundaries.push_back(prepared.tokenized[next + n + c].boundary);
         }
         next += 2 * n;
+        const double margin = spec.equal_label.empty() ? -1 : spec.margin;
         for (const auto & metric : spec.metrics) {
-            r.pred[metric] = predict(metric, r.choices, r.calibration, item.choices);
+            r.pred[metric] = predict(metric, r.choices, r.calibration, item.choices, margin);
+        }
+        if (spec.distribution) {
+            std::vector<double> logprobs;
+            for (const auto & c : r.choices) {
+                logprobs.push_back(c.logprob);
+            }
+            r.distribution = compare_distributions(logprobs, item.human);
         }
     }
 
@@ -235,6 +262,10 @@ void finish_task(const TaskSpec & spec, PreparedTask & prepared, const std::vect
                 m.boundary_separate += r.separate_boundary() ? 1 : 0;
                 for (const auto & metric : spec.metrics) {
                     m.values[metric] += r.pred.at(metric) == item.gold ? 1.0 : 0.0;
+                }
+                if (r.distribution) {
+                    m.values["distribution_tv"] += r.distribution->total_variation;
+                    m.values["distribution_js"] += r.distribution->jensen_shannon;
                 }
             }
             for (auto & [metric, value] : m.values) {

@@ -2,12 +2,15 @@
 // Runs a task (every split x every prompt variant) on one model through the
 // scoring engine and computes every enabled metric side by side.
 #include "scoring/loglikelihood_engine.hpp"
+#include "tasks/answer_distribution.hpp"
+#include "tasks/item_sample.hpp"
 #include "tasks/task_items.hpp"
 #include "tasks/task_spec.hpp"
 
 #include <nlohmann/json.hpp>
 
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -21,7 +24,7 @@ enum class PromptForm {
 
 struct TaskRunOptions {
     PromptForm form = PromptForm::Auto;
-    size_t limit = 0;  // items per split (0 = all)
+    ItemLimit limit;  // items per split (n = 0: all), drawn as item_sample.hpp says
 };
 
 struct TaskItemResult {
@@ -34,7 +37,8 @@ struct TaskItemResult {
     // request) needed; see tokenize_request.
     std::vector<TokenBoundary> boundaries;
     std::vector<TokenBoundary> calibration_boundaries;
-    std::map<std::string, int> pred;  // metric -> predicted choice
+    std::map<std::string, int> pred;  // metric -> predicted outcome (a choice, or a pair comparison's "equal")
+    std::optional<DistributionScore> distribution;  // `metrics: [distribution]`
 
     // Any of the item's choices needed the separate rule.
     bool separate_boundary() const;
@@ -44,7 +48,9 @@ struct TaskMetrics {
     std::string split;
     std::string variant;  // a prompt name, or "mean" (averaged over variants)
     size_t n = 0;
-    std::map<std::string, double> values;  // metric -> accuracy
+    // metric -> accuracy; with the distribution metric also the means of
+    // "distribution_tv" and "distribution_js" (lower is closer to the humans).
+    std::map<std::string, double> values;
     // Of the n items, those whose choices needed the separate token boundary
     // (the "mean" row: items that needed it under any prompt variant).
     size_t boundary_separate = 0;
@@ -53,6 +59,7 @@ struct TaskMetrics {
 struct TaskResult {
     std::string task;
     std::string form;  // "plain" or "chat"
+    ItemLimit limit;   // what kept the items (recorded with the run)
     std::vector<TaskItem> items;
     std::vector<TaskItemResult> results;
     std::vector<TaskMetrics> metrics;  // per split x variant, then per split "mean"
@@ -80,8 +87,11 @@ TaskResult run_task(LoglikelihoodScorer & scorer, const TaskSpec & spec, const T
 // choice's scores. Shared by `compeval eval -o` and suite exports.
 nlohmann::json sample_json(const TaskSpec & spec, const TaskResult & result, const TaskItemResult & r);
 
-// The predicted choice under one metric (first maximum on ties).
+// The predicted choice under one metric (first maximum on ties). With
+// `equal_margin` >= 0 (a pair comparison with an "equal" label), two choices
+// whose scores differ by at most the margin predict outcome 2, "equal".
 int predict(const std::string & metric, const std::vector<LoglikelihoodResult> & choices,
-            const std::vector<double> & calibration, const std::vector<std::string> & choice_texts);
+            const std::vector<double> & calibration, const std::vector<std::string> & choice_texts,
+            double equal_margin = -1);
 
 }  // namespace compeval

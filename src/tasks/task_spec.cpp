@@ -108,6 +108,89 @@ class SpecReader {
         return d;
     }
 
+    void keys(const YAML::Node & map, const std::vector<std::string> & known, const std::string & where) const {
+        check_keys(map, known, path_, where);
+    }
+
+    double number(const YAML::Node & node, const std::string & name) const {
+        try {
+            return node.as<double>();
+        } catch (const YAML::Exception &) {
+            fail(node, "field '" + name + "' must be a number");
+        }
+    }
+
+    // `where:` — `column: value`, `column: [a, b]`, `column: {not: value or
+    // list}` or `column: "< 3.5"` (also <=, >, >=).
+    std::vector<RowCondition> conditions(const YAML::Node & node, const std::string & name) const {
+        if (!node.IsMap() || node.size() == 0) {
+            fail(node, "field '" + name + "' must map columns to values, lists, {not: ...} or comparisons");
+        }
+        std::vector<RowCondition> out;
+        for (const auto & kv : node) {
+            RowCondition c;
+            c.column = kv.first.as<std::string>();
+            c.line = kv.first.Mark().line + 1;
+            const YAML::Node & v = kv.second;
+            const std::string field = name + "." + c.column;
+            if (v.IsMap()) {
+                keys(v, {"not"}, field);
+                c.kind = RowCondition::Kind::NoneOf;
+                const YAML::Node values = required(v, "not", field + ".");
+                c.values = values.IsSequence() ? strings(values, field + ".not") : std::vector{string(values, field)};
+            } else if (v.IsSequence()) {
+                c.values = strings(v, field);
+            } else {
+                const std::string text = string(v, field);
+                const auto first = text.find_first_not_of(' ');
+                if (first != std::string::npos && (text[first] == '<' || text[first] == '>')) {
+                    c.kind = RowCondition::Kind::Compare;
+                    try {
+                        c.comparison = parse_score_bin(c.column, text);
+                    } catch (const Error & e) {
+                        fail(v, "field '" + field + "': " + e.what());
+                    }
+                } else {
+                    c.values = {text};
+                }
+            }
+            out.push_back(std::move(c));
+        }
+        return out;
+    }
+
+    // A table layout: data.format, data.columns, data.delimiter (or fewshot's).
+    TableOptions table(const YAML::Node & node, const std::string & where) const {
+        TableOptions t;
+        const std::string format = string(required(node, "format", where), where + "format");
+        try {
+            t.format = table_format_from_name(format);
+        } catch (const Error & e) {
+            fail(node["format"], e.what());
+        }
+        if (node["columns"]) {
+            t.columns = strings(node["columns"], where + "columns");
+        }
+        if (node["delimiter"]) {
+            const auto d = string(node["delimiter"], where + "delimiter");
+            t.delimiter = d == "\\t" ? '\t' : (d.empty() ? '\0' : d[0]);
+        }
+        return t;
+    }
+
+    // `label_words:`-like maps: each key once (as text), at least `min` entries.
+    std::vector<std::pair<std::string, std::string>> text_map(const YAML::Node & node, const std::string & name,
+                                                              size_t min, const std::string & shape) const {
+        if (!node.IsMap() || node.size() < min) {
+            fail(node, "field '" + name + "' must " + shape);
+        }
+        std::vector<std::pair<std::string, std::string>> out;
+        for (const auto & kv : node) {
+            out.emplace_back(kv.first.as<std::string>(), string(kv.second, name));
+        }
+        return out;
+    }
+
   private:
     std::string path_;
 };
@@ -138,26 +221,17 @@ TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) 
     if (!root.IsMap()) {
         r.fail(root, "a task file must be a mapping");
     }
+    r.keys(root, {"name", "category", "description", "data", "fewshot", "scoring", "metrics", "prompts"}, "");
     TaskSpec spec;
     spec.path = path;
+    auto note = [&](const std::string & field, const YAML::Node & node) { spec.lines[field] = node.Mark().line + 1; };
     spec.name = r.string(r.required(root, "name", ""), "name");
     spec.category = root["category"] ? r.string(root["category"], "category") : "";
     spec.description = root["description"] ? r.string(root["description"], "description") : "";
 
     const YAML::Node data = r.required(root, "data", "");
-    const std::string format = r.string(r.required(data, "format", "data."), "data.format");
-    try {
-        spec.table.format = table_format_from_name(format);
-    } catch (const Error & e) {
-        r.fail(data["format"], e.what());
-    }
-    if (data["columns"]) {
-        spec.table.columns = r.strings(data["columns"], "data.columns");
-    }
-    if (data["delimiter"]) {
-        const auto d = r.string(data["delimiter"], "data.delimiter");
-        spec.table.delimiter = d == "\\t" ? '\t' : (d.empty() ? '\0' : d[0]);
-    }
+    r.keys(data, {"format", "columns", "delimiter", "splits", "id", "keep", "derive", "where", "group_by"}, "data");
+    spec.table = r.table(data, "data.");
     const YAML::Node splits = r.required(data, "splits", "data.");
     if (!splits.IsMap() || splits.size() == 0) {
         r.fail(splits, "field 'data.splits' must map split names to file paths");
@@ -166,15 +240,22 @@ TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) 
         spec.splits.emplace_back(kv.first.as<std::string>(),
                                  expand_data_dir(r.string(kv.second, "data.splits"), data_dir));
     }
-    spec.id_column = data["id"] ? r.string(data["id"], "data.id") : "";
+    if (data["id"]) {
+        spec.id_column = r.string(data["id"], "data.id");
+        note("data.id", data["id"]);
+    }
     if (data["keep"]) {
         spec.keep = r.strings(data["keep"], "data.keep");
+        note("data.keep", data["keep"]);
     }
     if (data["derive"]) {
         if (!data["derive"].IsMap()) {
             r.fail(data["derive"], "field 'data.derive' must map column names to derivations");
         }
         for (const auto & kv : data["derive"]) {
+            if (kv.second.IsMap()) {
+                r.keys(kv.second, {"from", "bins", "split_bins"}, "data.derive." + kv.first.as<std::string>());
+            }
             spec.derive.push_back(r.derived_column(kv.first.as<std::string>(), kv.second));
             for (const auto & entry : spec.derive.back().split_bins) {
                 const std::string & split = entry.first;
@@ -185,8 +266,18 @@ TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) 
             }
         }
     }
+    if (data["where"]) {
+        spec.where = r.conditions(data["where"], "data.where");
+    }
+    if (const YAML::Node group = data["group_by"]) {
+        spec.group_by =
+            group.IsSequence() ? r.strings(group, "data.group_by") : std::vector{r.string(group, "data.group_by")};
+        note("data.group_by", group);
+    }
 
     if (const YAML::Node fewshot = root["fewshot"]) {
+        r.keys(fewshot, {"k", "path", "seed", "separator", "format", "columns", "delimiter", "map", "labels", "where"},
+               "fewshot");
         spec.fewshot_k = r.integer(r.required(fewshot, "k", "fewshot."), "fewshot.k");
         if (spec.fewshot_k < 0) {
             r.fail(fewshot["k"], "field 'fewshot.k' must be >= 0");
@@ -201,48 +292,130 @@ TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) 
         if (fewshot["separator"]) {
             spec.fewshot_separator = r.string(fewshot["separator"], "fewshot.separator");
         }
+        if (fewshot["format"]) {
+            spec.fewshot_own_table = true;
+            spec.fewshot_table = r.table(fewshot, "fewshot.");
+        } else if (fewshot["columns"] || fewshot["delimiter"]) {
+            r.fail(fewshot,
+                   "fewshot.columns and fewshot.delimiter describe a layout of the pool's own: give "
+                   "fewshot.format too");
+        }
+        if (fewshot["map"]) {
+            spec.fewshot_columns = r.text_map(fewshot["map"], "fewshot.map", 1, "map task columns to pool columns");
+        }
+        if (fewshot["labels"]) {
+            spec.fewshot_labels =
+                r.text_map(fewshot["labels"], "fewshot.labels", 1, "map the pool's label values to the task's");
+        }
+        if (fewshot["where"]) {
+            spec.fewshot_own_where = true;
+            spec.fewshot_where = r.conditions(fewshot["where"], "fewshot.where");
+        }
     }
 
     const YAML::Node scoring = r.required(root, "scoring", "");
+    auto column = [&](const char * key) {
+        const std::string field = std::string("scoring.") + key;
+        const YAML::Node node = r.required(scoring, key, "scoring.");
+        note(field, node);
+        return r.string(node, field);
+    };
     const std::string mode = r.string(r.required(scoring, "mode", "scoring."), "scoring.mode");
+    std::vector<std::string> known_keys = {"mode", "choice", "calibration"};
     if (mode == "label_words") {
         spec.mode = ScoringMode::LabelWords;
-        spec.label_column = r.string(r.required(scoring, "label", "scoring."), "scoring.label");
+        known_keys.insert(known_keys.end(), {"label", "label_words"});
+        spec.label_column = column("label");
         const YAML::Node words = r.required(scoring, "label_words", "scoring.");
-        if (!words.IsMap() || words.size() < 2) {
-            r.fail(words, "field 'scoring.label_words' must map at least two label values to answer words");
-        }
-        for (const auto & kv : words) {
-            spec.label_words.emplace_back(kv.first.as<std::string>(), r.string(kv.second, "scoring.label_words"));
+        spec.label_words = r.text_map(words, "scoring.label_words", 2, "map at least two label values to answer words");
+        std::set<std::string> answers;
+        for (const auto & [label, answer] : spec.label_words) {
+            if (!answers.insert(answer).second) {
+                r.fail(words, "field 'scoring.label_words' gives the answer '" + answer +
+                                  "' to two labels: the choices must differ");
+            }
         }
     } else if (mode == "multiple_choice") {
         spec.mode = ScoringMode::MultipleChoice;
+        known_keys.insert(known_keys.end(), {"choices", "gold"});
         spec.choice_columns = r.strings(r.required(scoring, "choices", "scoring."), "scoring.choices");
-        spec.gold_column = r.string(r.required(scoring, "gold", "scoring."), "scoring.gold");
+        note("scoring.choices", scoring["choices"]);
+        spec.gold_column = column("gold");
     } else if (mode == "ranking_pairs") {
         spec.mode = ScoringMode::RankingPairs;
-        spec.label_column = r.string(r.required(scoring, "label", "scoring."), "scoring.label");
-        spec.pair_by = r.string(r.required(scoring, "pair_by", "scoring."), "scoring.pair_by");
+        known_keys.insert(known_keys.end(), {"label", "pair_by", "positive"});
+        spec.label_column = column("label");
+        spec.pair_by = column("pair_by");
         spec.positive_label = r.string(r.required(scoring, "positive", "scoring."), "scoring.positive");
     } else if (mode == "minimal_pair") {
         spec.mode = ScoringMode::MinimalPair;
-        spec.good_column = r.string(r.required(scoring, "good", "scoring."), "scoring.good");
-        spec.bad_column = r.string(r.required(scoring, "bad", "scoring."), "scoring.bad");
+        known_keys.insert(known_keys.end(), {"good", "bad"});
+        spec.good_column = column("good");
+        spec.bad_column = column("bad");
+    } else if (mode == "pair_comparison") {
+        spec.mode = ScoringMode::PairComparison;
+        known_keys.insert(known_keys.end(),
+                          {"first", "second", "label", "first_wins", "second_wins", "equal", "margin"});
+        spec.first_column = column("first");
+        spec.second_column = column("second");
+        spec.label_column = column("label");
+        spec.first_label = r.string(r.required(scoring, "first_wins", "scoring."), "scoring.first_wins");
+        spec.second_label = r.string(r.required(scoring, "second_wins", "scoring."), "scoring.second_wins");
+        if (scoring["equal"]) {
+            spec.equal_label = r.string(scoring["equal"], "scoring.equal");
+            spec.margin = r.number(r.required(scoring, "margin", "scoring."), "scoring.margin");
+            if (spec.margin <= 0) {
+                r.fail(scoring["margin"], "field 'scoring.margin' must be > 0: scores this close predict 'equal'");
+            }
+        } else if (scoring["margin"]) {
+            r.fail(scoring["margin"], "field 'scoring.margin' needs scoring.equal, the label of a pair with no winner");
+        }
+        if (spec.first_label == spec.second_label || spec.first_label == spec.equal_label ||
+            spec.second_label == spec.equal_label) {
+            r.fail(scoring, "scoring.first_wins, second_wins and equal must be three different labels");
+        }
+        if (spec.fewshot_k > 0) {
+            r.fail(root["fewshot"], "a pair comparison has no answer text for few-shot examples");
+        }
     } else {
-        r.fail(scoring["mode"],
-               "unknown scoring mode '" + mode + "' (label_words, multiple_choice, ranking_pairs, minimal_pair)");
+        r.fail(scoring["mode"], "unknown scoring mode '" + mode +
+                                    "' (label_words, multiple_choice, ranking_pairs, minimal_pair, pair_comparison)");
     }
-    spec.choice_template =
-        scoring["choice"] ? r.prompt(scoring["choice"], "scoring.choice") : PromptTemplate(" {{choice}}");
+    r.keys(scoring, known_keys, "scoring (mode " + mode + ")");
+    if (scoring["choice"]) {
+        spec.choice_template = r.prompt(scoring["choice"], "scoring.choice");
+        note("scoring.choice", scoring["choice"]);
+    } else {
+        spec.choice_template = PromptTemplate(" {{choice}}");
+    }
     if (scoring["calibration"]) {
         spec.calibration_context = r.string(scoring["calibration"], "scoring.calibration");
     }
 
-    spec.metrics = root["metrics"] ? r.strings(root["metrics"], "metrics") : known_metrics();
-    for (const auto & m : spec.metrics) {
-        if (std::find(known_metrics().begin(), known_metrics().end(), m) == known_metrics().end()) {
-            r.fail(root["metrics"], "unknown metric '" + m + "' (acc, acc_norm_tok, acc_norm_char, acc_calibrated)");
+    const std::vector<std::string> metrics = root["metrics"] ? r.strings(root["metrics"], "metrics") : known_metrics();
+    for (const auto & m : metrics) {
+        if (m == "distribution") {
+            spec.distribution = true;
+            continue;
         }
+        if (std::find(known_metrics().begin(), known_metrics().end(), m) == known_metrics().end()) {
+            const std::string near = nearest_word(m, known_metrics());
+            r.fail(root["metrics"], "unknown metric '" + m + "'" +
+                                        (near.empty() ? "" : " (did you mean '" + near + "'?)") +
+                                        "; metrics: acc, acc_norm_tok, acc_norm_char, acc_calibrated, distribution");
+        }
+        spec.metrics.push_back(m);
+    }
+    if (spec.metrics.empty()) {
+        spec.metrics.emplace_back("acc");  // the distribution's majority agreement
+    }
+    if (spec.distribution && (spec.group_by.empty() || spec.mode != ScoringMode::LabelWords)) {
+        r.fail(root["metrics"],
+               "metric 'distribution' compares with the human answers of a group of rows: it needs "
+               "data.group_by and scoring.mode label_words");
+    }
+    if (!spec.group_by.empty() && spec.mode == ScoringMode::RankingPairs) {
+        r.fail(data["group_by"], "data.group_by does not combine with ranking_pairs, which pairs rows itself");
     }
 
     const YAML::Node prompts = r.required(root, "prompts", "");
@@ -251,16 +424,22 @@ TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) 
     }
     std::set<std::string> names;
     for (const auto & p : prompts) {
+        r.keys(p, {"name", "plain", "chat"}, "prompts[]");
         PromptVariant v;
         v.name = r.string(r.required(p, "name", "prompts[]."), "prompts[].name");
         if (!names.insert(v.name).second) {
             r.fail(p["name"], "duplicate prompt name '" + v.name + "'");
         }
+        const std::string field = "prompts[" + v.name + "].";
         v.plain = r.prompt(r.required(p, "plain", "prompts[]."), "prompts[].plain");
+        note(field + "plain", p["plain"]);
         if (const YAML::Node chat = p["chat"]) {
+            r.keys(chat, {"user", "system"}, field + "chat");
             v.chat_user = r.prompt(r.required(chat, "user", "prompts[].chat."), "prompts[].chat.user");
+            note(field + "chat.user", chat["user"]);
             if (chat["system"]) {
                 v.chat_system = r.prompt(chat["system"], "prompts[].chat.system");
+                note(field + "chat.system", chat["system"]);
             }
         }
         spec.prompts.push_back(std::move(v));
