@@ -155,7 +155,7 @@ TEST(LabZoo, BuildsResumesAndRunsAsASuite) {
     ASSERT_EQ(suite.models.size(), 4U);
     ResultsStore store(dir + "/zoo/results.sqlite");
     const auto run = run_suite(suite, store, {});
-    ASSERT_EQ(run.results.size(), 8U);  // 4 models x (minimal pairs, judgement)
+    ASSERT_EQ(run.results.size(), 16U);  // 4 models x (minimal pairs, judgement read three ways)
     for (const auto & r : run.results) {
         EXPECT_EQ(r.result.form, r.model.variant == "instruct" && r.spec->name == "toy-judgement" ? "chat" : "plain")
             << r.model.name << " " << r.spec->name;
@@ -188,7 +188,7 @@ TEST(LabZoo, BuildsResumesAndRunsAsASuite) {
     export_suite_results(run, dir + "/run");
     const auto report = build_report(dir + "/run", {});
     const auto & recipes = report.data["recipes"];
-    ASSERT_EQ(recipes.size(), 8U);  // 2 recipes x 2 tasks x (seen, unseen)
+    ASSERT_EQ(recipes.size(), 16U);  // 2 recipes x 4 task readings (questions by three routes) x (seen, unseen)
     for (const auto & r : recipes) {
         EXPECT_EQ(r["models"].size(), 2U);
         const double s1 = r["per_seed"][0].get<double>();
@@ -208,7 +208,7 @@ TEST(LabZoo, BuildsResumesAndRunsAsASuite) {
         EXPECT_EQ(f["seeds_a"], 2);
         ++tuning;
     }
-    EXPECT_EQ(tuning, 4U);  // 2 tasks x (all items, unseen ones)
+    EXPECT_EQ(tuning, 8U);  // 4 task readings x (all items, unseen ones)
     for (const auto & row : report.data["ability_correlation"]) {
         EXPECT_EQ(row["n_models"], 2) << row;  // the two recipes, each its seeds' mean
     }

@@ -468,4 +468,17 @@ LlamaServer start_llama_server(const std::string & model, int slots, int context
     return s;
 }
 
+std::string write_yes_no_task(const std::string & dir, const std::string & extra) {
+    test::write(dir, "items.tsv",
+                "statement\tanswer\na fake gun is a gun\tno\na red apple is a fruit\tyes\n"
+                "a former senator is a senator\tno\na small elephant is an elephant\tyes\n");
+    return test::write(dir, "task.yaml",
+                       "name: judge\ncategory: test\ndata:\n  format: tsv\n  splits: {test: \"" + dir +
+                           "/items.tsv\"}\nscoring:\n  mode: label_words\n  label: answer\n"
+                           "  label_words: {\"yes\": \" yes\", \"no\": \" no\"}\n" +
+                           extra +
+                           "metrics: [acc]\nprompts:\n  - name: q\n    plain: \"Is it true that {{statement}}? "
+                           "Answer:\"\n    chat:\n      user: \"Is it true that {{statement}}?\"\n");
+}
+
 }  // namespace compeval::test

@@ -78,6 +78,11 @@ std::string write(const std::string & dir, const std::string & name, const std::
 // the file's path. Scores 4.6, 1.4, 3.5 (premise s1) and 3.0 (premise s2).
 std::string write_addone_fixture(const std::string & dir);
 
+// A yes/no task "judge" (four items, split "test", a plain and a chat prompt)
+// as DIR/task.yaml over DIR/items.tsv; `extra` is added to its scoring
+// section (lines indented by two spaces). Returns the task file's path.
+std::string write_yes_no_task(const std::string & dir, const std::string & extra);
+
 // The message of the compeval::Error that f throws, or "<no error>".
 std::string error_of(const std::function<void()> & f);
 

@@ -6,6 +6,7 @@
 #include "tasks/task_spec.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"
+#include "util/utf8.hpp"
 
 #include <gtest/gtest.h>
 
@@ -55,6 +56,10 @@ TEST(TableReader, Utf8Validation) {
     EXPECT_FALSE(valid_utf8("\xC0\xAF"));      // overlong
     EXPECT_FALSE(valid_utf8("\xED\xA0\x80"));  // surrogate
     EXPECT_FALSE(valid_utf8("\xE2\x82"));      // truncated
+    // A generation cut inside a character keeps its valid part; the rest reads U+FFFD.
+    EXPECT_EQ(replace_invalid_utf8("caf\xC3\xA9 \xE2\x82"), "caf\xC3\xA9 \xEF\xBF\xBD\xEF\xBF\xBD");
+    EXPECT_EQ(replace_invalid_utf8("\xEF"), "\xEF\xBF\xBD");
+    EXPECT_TRUE(valid_utf8(replace_invalid_utf8("\xC0\xAF\xED\xA0\x80 ok")));
 }
 
 TEST(PromptTemplate, FieldsAndFilterChains) {

@@ -4,6 +4,7 @@
 #include "analysis/cost_analysis.hpp"
 #include "analysis/findings.hpp"
 #include "analysis/run_samples.hpp"
+#include "analysis/scoring_methods.hpp"
 
 #include "util/error.hpp"
 
@@ -155,7 +156,7 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
                 rework += cost == options.error_costs.end() ? 1.0 : cost->second;
             }
         }
-        nlohmann::json entry = {{"model", model}, {"task", task}};
+        nlohmann::json entry = {{"model", model}, {"task", task}, {"route", group.front()->route}};
         if (models.contains(model)) {
             const auto & m = models.at(model);
             entry["family"] = m.family;
@@ -263,6 +264,9 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
         model_task_scores[key] = item_scores(group);
     }
     data["findings"] = compute_findings(models, model_task_scores, options.iterations, options.seed);
+    data["answer_routes"] = answer_route_rates(samples);
+    data["scoring_methods"] = scoring_method_comparison(samples, options.iterations, options.seed);
+    data["instruction_tuning_by_route"] = instruction_tuning_by_route(data["findings"]);
     data["recipes"] = recipe_table(models, model_task_scores, options.iterations, options.seed);
 
     // Per model: every item, and the unseen-combination items where a task

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <fstream>
 
 namespace compeval {
@@ -30,26 +31,41 @@ std::vector<RunSample> read_run_samples(const std::string & run_dir, const std::
         const std::string where = path + ":" + std::to_string(line) + ": ";
         try {
             const auto j = nlohmann::json::parse(text);
+            const std::string route = j.value("route", "loglikelihood");
+            const bool reads_answers = route == "first_token" || route == "generate";
+            if (reads_answers && j.contains("pred") && !j["pred"].contains(metric)) {
+                continue;
+            }
             if (!j.contains("pred") || !j["pred"].contains(metric)) {
                 throw Error(where + "no prediction for metric '" + metric + "'");
             }
             RunSample s;
             s.model = j.value("model", "");
             s.task = j.value("task", "");
+            s.task_name = j.value("task_name", s.task);
+            s.route = route;
+            s.no_answer = j.value("no_answer", false);
             s.split = j.value("split", "");
             s.id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
             s.variant = j.value("variant", "");
             const auto gold = j["gold"].get<size_t>();
-            const auto pred = j["pred"][metric].get<size_t>();
-            s.correct = gold == pred;
-            if (j.contains("outcomes")) {  // a pair comparison: gold and pred index its labels
-                s.gold_text = j["outcomes"].at(gold).get<std::string>();
-                s.pred_text = j["outcomes"].at(pred).get<std::string>();
-                s.n_choices = j["outcomes"].size();
-            } else {
-                s.gold_text = trim_space(j["choices"].at(gold)["text"].get<std::string>());
-                s.pred_text = trim_space(j["choices"].at(pred)["text"].get<std::string>());
-                s.n_choices = j["choices"].size();
+            const auto pred_index = j["pred"][metric].get<int64_t>();
+            if (pred_index < 0 && !s.no_answer) {
+                throw Error(where + "a negative prediction on a line not marked no_answer");
+            }
+            const auto pred = static_cast<size_t>(std::max<int64_t>(pred_index, 0));
+            s.correct = pred_index >= 0 && gold == pred;
+            const auto & texts =
+                j.contains("outcomes") ? j["outcomes"] : j["choices"];  // a pair comparison: its labels
+            auto text_at = [&](size_t i) {
+                const auto & t = texts.at(i);
+                return trim_space(t.is_string() ? t.get<std::string>() : t["text"].get<std::string>());
+            };
+            s.gold_text = text_at(gold);
+            s.pred_text = pred_index < 0 ? "(no answer)" : text_at(pred);
+            s.n_choices = texts.size();
+            for (const auto & c : j["choices"]) {
+                s.top_k_missing = s.top_k_missing || (c.contains("first_token_listed") && !c["first_token_listed"]);
             }
             if (j.contains("distribution")) {
                 s.total_variation = j["distribution"]["total_variation"].get<double>();

@@ -10,7 +10,11 @@ namespace compeval {
 
 struct RunSample {
     std::string model;
-    std::string task;
+    std::string task;            // the task's label: NAME, or NAME:first_token / NAME:generate
+    std::string task_name;       // NAME: the same for every route
+    std::string route;           // loglikelihood, forced_tokens, echo, first_token, generate
+    bool no_answer = false;      // the answer named no label (counted wrong)
+    bool top_k_missing = false;  // first-token route: a label was not among the listed candidates
     std::string split;
     std::string id;
     std::string variant;
@@ -27,6 +31,8 @@ struct RunSample {
 };
 
 // Throws compeval::Error naming RUN/samples.jsonl and the line on bad input.
+// Lines of the first-token and generative routes, which predict under "acc"
+// only, are left out for another metric.
 std::vector<RunSample> read_run_samples(const std::string & run_dir, const std::string & metric);
 
 }  // namespace compeval

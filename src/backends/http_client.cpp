@@ -9,7 +9,9 @@
 #include <cmath>
 #include <cstdlib>
 #include <mutex>
+#include <exception>
 #include <thread>
+#include <vector>
 
 namespace compeval {
 namespace {
@@ -161,6 +163,48 @@ nlohmann::json HttpClient::post_json(const std::string & path, const nlohmann::j
 
 nlohmann::json HttpClient::get_json(const std::string & path) {
     return parse_or_fail(options_.base_url + path, probe("GET", path), options_.max_attempts);
+}
+
+void for_each_on_connections(const HttpOptions & options, int concurrency, size_t n_jobs,
+                             const std::atomic<bool> * cancel, const std::function<void(HttpClient &, size_t)> & job) {
+    std::atomic<size_t> next{0};
+    std::atomic<bool> failed{false};
+    std::mutex error_mutex;
+    std::exception_ptr error;
+    auto worker = [&](uint64_t seed) {
+        HttpOptions http = options;
+        http.seed = seed;
+        try {
+            HttpClient client(http);
+            for (size_t j = next++; j < n_jobs; j = next++) {
+                if ((cancel != nullptr && cancel->load()) || failed.load()) {
+                    break;
+                }
+                job(client, j);
+            }
+        } catch (...) {
+            const std::lock_guard<std::mutex> lock(error_mutex);
+            if (!error) {
+                error = std::current_exception();
+            }
+            failed = true;
+        }
+    };
+    const int n_workers = std::max(1, std::min<int>(concurrency, static_cast<int>(n_jobs)));
+    std::vector<std::thread> threads;
+    threads.reserve(static_cast<size_t>(n_workers));
+    for (int w = 0; w < n_workers; ++w) {
+        threads.emplace_back(worker, options.seed + static_cast<uint64_t>(w));
+    }
+    for (auto & t : threads) {
+        t.join();
+    }
+    if (error) {
+        std::rethrow_exception(error);
+    }
+    if (cancel != nullptr && cancel->load()) {
+        throw Error("interrupted");
+    }
 }
 
 }  // namespace compeval

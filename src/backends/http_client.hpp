@@ -5,7 +5,9 @@
 // handle is not thread-safe); each keeps its connection alive.
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <cstdint>
+#include <functional>
 #include <string>
 
 namespace compeval {
@@ -65,6 +67,13 @@ class HttpClient {
     uint64_t rng_state_;
     HttpStats stats_;
 };
+
+// Runs job(client, j) for every j in [0, n_jobs), `concurrency` at a time,
+// each worker on its own connection (jitter seeds options.seed + worker).
+// Rethrows the first job's error after every worker stopped; throws
+// "interrupted" when `cancel` was set.
+void for_each_on_connections(const HttpOptions & options, int concurrency, size_t n_jobs,
+                             const std::atomic<bool> * cancel, const std::function<void(HttpClient &, size_t)> & job);
 
 // The server's error message in an OpenAI-style error body, else the body.
 std::string http_error_message(const std::string & body);

@@ -67,6 +67,10 @@ class LanguageModel {
     // assistant turn; throws compeval::Error when there is no template (never
     // a silent fallback). The result holds control tokens as text.
     virtual std::string render_chat(const std::vector<ChatMessage> & messages) const = 0;
+    // True for a server that takes conversations and applies a template
+    // compeval cannot render (a chat-only API): chat prompts go to it as
+    // messages, and only answers (not choice likelihoods) can be read.
+    virtual bool applies_chat_template() const { return false; }
 };
 
 }  // namespace compeval

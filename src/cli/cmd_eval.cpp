@@ -1,6 +1,8 @@
 #include "backends/model.hpp"
 #include "cli/commands.hpp"
+#include "scoring/generation_engine.hpp"
 #include "scoring/loglikelihood_engine.hpp"
+#include "tasks/answer_task.hpp"
 #include "tasks/representation_task.hpp"
 #include "tasks/task_runner.hpp"
 #include "tasks/task_spec.hpp"
@@ -22,6 +24,7 @@ struct EvalArgs {
     std::string out;
     std::string data_dir = "../shared/data";
     std::string form = "auto";
+    std::string answer;  // "" = the task file's scoring.answer
     size_t limit = 0;
     std::string limit_order = "sample";
     uint64_t limit_seed = 1;
@@ -77,13 +80,25 @@ void run_eval(const EvalArgs & args) {
     EngineOptions engine_options;
     engine_options.threads = args.threads;
     engine_options.batch = args.batch;
-    LoglikelihoodEngine engine(model, engine_options);
-    const TaskResult result = run_task(engine, spec, options);
+    const AnswerRoute route = args.answer.empty() ? spec.answer.route : parse_answer_route(args.answer);
+    TaskResult result;
+    if (route == AnswerRoute::Loglikelihood) {
+        LoglikelihoodEngine engine(model, engine_options);
+        result = run_task(engine, spec, options);
+    } else {
+        GenerationEngine engine(model, engine_options);
+        result = run_answer_task(engine, spec, route, options);
+    }
 
-    fmt::print("task {} ({}), model {} ({} params), {} prompts\n", spec.name, spec.category, model.facts().path,
-               model.facts().n_params, result.form);
+    fmt::print("task {} ({}), model {} ({} params), {} prompts, route {}\n", spec.name, spec.category,
+               model.facts().path, model.facts().n_params, result.form, result.route);
     std::vector<std::string> columns = spec.metrics;
-    if (spec.distribution) {
+    if (result.reads_answers()) {
+        columns = {"acc", "no_answer"};
+        if (route == AnswerRoute::FirstToken) {
+            columns.emplace_back("top_k_missing");
+        }
+    } else if (spec.distribution) {
         columns.insert(columns.end(), {"distribution_tv", "distribution_js"});
     }
     fmt::print("{:<14} {:<12} {:>6}", "split", "variant", "n");
@@ -129,6 +144,10 @@ void add_eval_command(CLI::App & app) {
     cmd->add_option("--form", args->form, "Prompt form: auto (chat if the model has a template), plain, chat")
         ->capture_default_str()
         ->check(CLI::IsMember({"auto", "plain", "chat"}));
+    cmd->add_option("--answer", args->answer,
+                    "How the answer is read: loglikelihood, first_token or generate (default: the task's "
+                    "scoring.answer)")
+        ->check(CLI::IsMember({"loglikelihood", "first_token", "generate"}));
     cmd->add_option("--limit", args->limit, "Items per split (0 = all): a seeded sample, stratified by gold answer")
         ->capture_default_str();
     cmd->add_option("--limit-order", args->limit_order, "sample (seeded, stratified) or file (the first N rows)")

@@ -73,17 +73,20 @@ void run_suite_command(const RunArgs & args) {
     }
     fmt::print("suite {}: {} models x {} tasks; {} requests scored, {} reused from the store\n", suite.name,
                suite.models.size(), suite.tasks.size(), run.scored, run.reused);
-    fmt::print("{:<16} {:<22} {:<6} {:<10} {:>6} {:>9} {:>9} {:>9} {:>9}\n", "model", "task", "form", "split", "n",
-               "acc", "norm_tok", "norm_chr", "calib");
+    fmt::print("{:<16} {:<22} {:<6} {:<10} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}\n", "model", "task", "form", "split",
+               "n", "acc", "norm_tok", "norm_chr", "calib", "no_answer");
     for (const auto & mt : run.results) {
         for (const auto & m : mt.result.metrics) {
             if (m.variant != "mean") {
                 continue;
             }
-            auto value = [&](const char * k) { return m.values.contains(k) ? m.values.at(k) : -1.0; };
-            fmt::print("{:<16} {:<22} {:<6} {:<10} {:>6} {:>9.4f} {:>9.4f} {:>9.4f} {:>9.4f}\n", mt.model.name,
-                       mt.spec->name, mt.result.form, m.split, m.n, value("acc"), value("acc_norm_tok"),
-                       value("acc_norm_char"), value("acc_calibrated"));
+            // A metric the route or task does not compute prints as "-".
+            auto value = [&](const char * k) {
+                return m.values.contains(k) ? fmt::format("{:.4f}", m.values.at(k)) : std::string("-");
+            };
+            fmt::print("{:<16} {:<22} {:<6} {:<10} {:>6} {:>9} {:>9} {:>9} {:>9} {:>9}\n", mt.model.name,
+                       mt.result.label(), mt.result.form, m.split, m.n, value("acc"), value("acc_norm_tok"),
+                       value("acc_norm_char"), value("acc_calibrated"), value("no_answer"));
         }
     }
     for (const auto & ml : run.layers) {

@@ -42,6 +42,4 @@ struct TableOptions {
 // (converted to text); the first object's keys become the columns.
 Table read_table(const std::string & path, const TableOptions & options);
 
-bool valid_utf8(const std::string & text);
-
 }  // namespace compeval

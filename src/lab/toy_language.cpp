@@ -224,7 +224,7 @@ std::pair<std::string, bool> affirmative(const ToyItem & item) {
 
 const char * const kLabChatTemplate =
     "{% for message in messages %}{{ message.role }} {{ message.content }} {% endfor %}"
-    "{% if add_generation_prompt %}assistant {% endif %}";
+    "{% if add_generation_prompt %}assistant{% endif %}";
 
 std::vector<std::string> instruction_examples(const ToyLanguage & language, size_t count, bool narrow, uint64_t seed) {
     const Generator g(language);
@@ -430,6 +430,7 @@ scoring:
   label: answer
   label_words: {"yes": " yes", "no": " no"}
   calibration: "assistant"
+  generate: {max_tokens: 4}  # the generative route: a tuned model says one word and ends its turn
 metrics: [acc, acc_calibrated]
 prompts:
   - name: question

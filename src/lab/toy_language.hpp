@@ -89,8 +89,11 @@ std::string describe(const ToyLanguageConfig & config);
 ToyLanguage generate_toy_language(const ToyLanguageConfig & config);
 
 // The instruct variants' chat template (written into their GGUF): roles and
-// contents as words, so the word vocabulary covers every rendered prompt, and
-// a trailing space after "assistant" so the answer is its own word.
+// contents as words, so the word vocabulary covers every rendered prompt. The
+// generation prompt ends with "assistant" (no space): a server generating
+// from it, as one applying the template itself does, then writes " yes" as
+// the one word it was tuned on, not a lone space token first; an answer
+// written in a conversation follows "assistant ", where scoring puts it.
 extern const char * const kLabChatTemplate;
 
 // Instruction examples on seen combinations only, as the chat template renders

@@ -192,8 +192,9 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
             std::vector<std::pair<double, std::string>> variants;  // (ratio, key) of each instruct variant
             for (const double ratio : config.instruct.ratios) {
                 variants.emplace_back(
-                    ratio, sha256_string(fmt::format("{}|it|{}|{}|{}|{}", key, ratio, config.instruct.narrow,
-                                                     config.instruct.epochs, config.instruct.learning_rate)));
+                    ratio, sha256_string(fmt::format("{}|it|{}|{}|{}|{}|{}", key, ratio, config.instruct.narrow,
+                                                     config.instruct.epochs, config.instruct.learning_rate,
+                                                     kLabChatTemplate)));
             }
             const std::string base_gguf = dir + "/" + name + ".gguf";
             bool all_built = !record_of(base_gguf, key).is_null();
@@ -270,9 +271,11 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
               << ", seed: " << m["seed"].get<uint64_t>() << "}\n";
     }
     // Sentence likelihoods on plain prompts for every model (what tuning did to
-    // the language model), and the yes/no questions the variants were tuned on.
-    suite << "tasks:\n  - {path: language/task.yaml, data_dir: language, form: plain}\n"
-          << "  - {path: language/judgement.yaml, data_dir: language}\n";
+    // the language model), and the yes/no questions the variants were tuned
+    // on, read three ways (the scoring-method comparison).
+    suite
+        << "tasks:\n  - {path: language/task.yaml, data_dir: language, form: plain}\n"
+        << "  - {path: language/judgement.yaml, data_dir: language, answer: [loglikelihood, first_token, generate]}\n";
     return build;
 }
 

@@ -110,6 +110,18 @@ all items, with an exact permutation p-value.</p>
 variation, and Jensen-Shannon divergence in bits), mean over items with a 95% item bootstrap.</p>
 <section id="distribution"></section>
 </div>
+<h2>Scoring routes</h2>
+<p class="howto">How each model's answers were read: loglikelihood (in-process), forced_tokens or echo (a
+server's log-likelihoods), first_token (the label words' first-token log-probabilities) or generate (the model's
+own words mapped to a label; an answer naming none is no_answer, counted wrong).</p>
+<section id="routes"></section>
+<div id="methods-block" hidden>
+<h2>Scoring-method comparison</h2>
+<p class="howto">The same model on the same items, read two ways: accuracy with 95% bootstrap intervals, the
+paired difference A - B and McNemar's exact p; then instruction tuning's effect under each route.</p>
+<section id="methods"></section>
+<section id="tuning-by-route"></section>
+</div>
 <h2>Token boundary</h2>
 <p class="howto">Answers (items x prompts) whose continuation was tokenized on its own, after the context's
 unchanged tokens, because a token merged across the context boundary.</p>

@@ -19,9 +19,12 @@ std::string required_string(const nlohmann::json & j, const char * key, const st
 
 void add_sample(std::map<std::string, ModelRun> & models, const nlohmann::json & j, const std::string & where) {
     const std::string model = required_string(j, "model", where);
-    if (j.contains("outcomes") && j["outcomes"].size() != j.at("choices").size()) {
-        // A pair comparison's "equal" outcome is no choice: lm-eval's
-        // multiple-choice records cannot hold it, so the task is left out.
+    const std::string route = j.value("route", "loglikelihood");
+    if ((j.contains("outcomes") && j["outcomes"].size() != j.at("choices").size()) || route == "first_token" ||
+        route == "generate") {
+        // A pair comparison's "equal" outcome is no choice, and the answer
+        // routes have no per-choice log-likelihoods: lm-eval's
+        // multiple-choice records cannot hold them, so the task is left out.
         models[model].left_out.insert(required_string(j, "task", where));
         return;
     }

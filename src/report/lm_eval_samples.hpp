@@ -41,7 +41,9 @@ struct ModelRun {
     std::string n_params;  // JSON text as summary.json has it; empty when absent
     bool chat = false;
     std::map<std::string, LmTask> tasks;  // by lm-eval task name
-    std::set<std::string> left_out;       // compeval tasks with outcomes that are not choices (pair "equal")
+    // compeval tasks lm-eval's multiple-choice records cannot hold: outcomes
+    // that are not choices (pair "equal"), and the first-token and generative routes
+    std::set<std::string> left_out;
 };
 
 // Reads RUN/samples.jsonl; throws compeval::Error "PATH:LINE: cause" on bad

@@ -88,6 +88,62 @@ std::string report_markdown(const RunReport & report) {
             distribution_rows;
     }
     md +=
+        "\n## Scoring routes\n\nHow each model's answers were read: loglikelihood (in-process), forced_tokens or "
+        "echo (a server's log-likelihoods), first_token (the label words' first-token log-probabilities) or "
+        "generate (the model's own words, mapped to a label; an answer naming none is `no_answer`, counted wrong).\n\n"
+        "| model | task | route | answers | no answer [95% CI] | label not in top-k |\n|---|---|---|---|---|---|\n";
+    for (const auto & t : d["tasks"]) {
+        std::string none = "-";
+        std::string missing = "-";
+        for (const auto & r : d.value("answer_routes", nlohmann::json::array())) {
+            if (r["model"] == t["model"] && r["task"] == t["task"]) {
+                const auto & w = r["no_answer_rate"];
+                none = fmt::format("{} ({:.3f} [{:.3f}, {:.3f}])", r["no_answer"].get<size_t>(),
+                                   w["estimate"].get<double>(), w["low"].get<double>(), w["high"].get<double>());
+                if (r.contains("top_k_missing")) {
+                    missing = std::to_string(r["top_k_missing"].get<size_t>());
+                }
+            }
+        }
+        md += fmt::format("| {} | {} | {} | {} | {} | {} |\n", t["model"].get<std::string>(),
+                          t["task"].get<std::string>(), t.value("route", "loglikelihood"), t["answers"].get<size_t>(),
+                          none, missing);
+    }
+    if (!d.value("scoring_methods", nlohmann::json::array()).empty()) {
+        md +=
+            "\n## Scoring-method comparison\n\nThe same model on the same items, read two ways: accuracy "
+            "(items averaged over prompts) with 95% bootstrap intervals, the paired difference A - B and McNemar's "
+            "exact p.\n\n| model | task | split | A | B | n | accuracy A | accuracy B | A - B [95% CI] | McNemar p "
+            "|\n|---|---|---|---|---|---|---|---|---|---|\n";
+        auto cell = [](const nlohmann::json & i, const char * f) {
+            return fmt::format(fmt::runtime(f), i["estimate"].get<double>(), i["low"].get<double>(),
+                               i["high"].get<double>());
+        };
+        for (const auto & r : d["scoring_methods"]) {
+            md += fmt::format(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {:.3g} |\n", r["model"].get<std::string>(),
+                r["task"].get<std::string>(), r["split"].get<std::string>(), r["route_a"].get<std::string>(),
+                r["route_b"].get<std::string>(), r["n"].get<size_t>(), cell(r["accuracy_a"], "{:.3f} [{:.3f}, {:.3f}]"),
+                cell(r["accuracy_b"], "{:.3f} [{:.3f}, {:.3f}]"), cell(r["difference"], "{:+.3f} [{:+.3f}, {:+.3f}]"),
+                r["mcnemar_p"].get<double>());
+        }
+    }
+    if (!d.value("instruction_tuning_by_route", nlohmann::json::array()).empty()) {
+        md +=
+            "\n## Instruction tuning under each scoring route\n\n| family | task | split | A vs B | route | effect "
+            "[95% CI] | verdict | direction differs |\n|---|---|---|---|---|---|---|---|\n";
+        for (const auto & row : d["instruction_tuning_by_route"]) {
+            for (const auto & r : row["routes"]) {
+                md += fmt::format("| {} | {} | {} | {} vs {} | {} | {:+.3f} [{:+.3f}, {:+.3f}] | {} | {} |\n",
+                                  row["family"].get<std::string>(), row["task"].get<std::string>(),
+                                  row["split"].get<std::string>(), row["a"].get<std::string>(),
+                                  row["b"].get<std::string>(), r["route"].get<std::string>(), r["effect"].get<double>(),
+                                  r["low"].get<double>(), r["high"].get<double>(), r["verdict"].get<std::string>(),
+                                  row["flips"].get<bool>() ? "yes" : "no");
+            }
+        }
+    }
+    md +=
         "\n## Token boundary\n\nAnswers (items x prompts) whose continuation was tokenized on its own, after the "
         "context's unchanged tokens, because a token merged across the context boundary.\n\n"
         "| model | answers | separate boundary |\n|---|---|---|\n";

@@ -78,6 +78,35 @@
       ['model', 'task', 'split', 'items', 'total variation', 'Jensen-Shannon'], distributionRows));
   }
 
+  const rates = {};
+  for (const r of data.answer_routes || []) rates[`${r.model}\u001f${r.task}`] = r;
+  document.getElementById('routes').append(table('routes-table',
+    ['model', 'task', 'route', 'answers', 'no answer [95% CI]', 'label not in top-k'],
+    data.tasks.map((t) => {
+      const r = rates[`${t.model}\u001f${t.task}`];
+      return [t.model, t.task, t.route || 'loglikelihood', t.answers,
+        r ? `${r.no_answer} (${interval(r.no_answer_rate)})` : '-',
+        r && r.top_k_missing !== undefined ? r.top_k_missing : '-'];
+    })));
+  if ((data.scoring_methods || []).length > 0 || (data.instruction_tuning_by_route || []).length > 0) {
+    document.getElementById('methods-block').hidden = false;
+    document.getElementById('methods').append(table('methods-table',
+      ['model', 'task', 'split', 'A', 'B', 'n', 'accuracy A', 'accuracy B', 'A - B [95% CI]', 'McNemar p'],
+      (data.scoring_methods || []).map((r) => [r.model, r.task, r.split, r.route_a, r.route_b, r.n,
+        interval(r.accuracy_a), interval(r.accuracy_b),
+        `${signed(r.difference.estimate)} [${signed(r.difference.low)}, ${signed(r.difference.high)}]`,
+        r.mcnemar_p.toPrecision(3)])));
+    const tuning = [];
+    for (const row of data.instruction_tuning_by_route || []) {
+      for (const r of row.routes) {
+        tuning.push([row.family, row.task, row.split, `${row.a} vs ${row.b}`, r.route,
+          `${signed(r.effect)} [${signed(r.low)}, ${signed(r.high)}]`, r.verdict, row.flips ? 'yes' : 'no']);
+      }
+    }
+    document.getElementById('tuning-by-route').append(table('tuning-by-route-table',
+      ['family', 'task', 'split', 'A vs B', 'route', 'effect [95% CI]', 'verdict', 'direction differs'], tuning));
+  }
+
   document.getElementById('boundary').append(table('boundary-table', ['model', 'answers', 'separate boundary'],
     data.token_boundary.map((b) => [b.model, b.answers, b.separate])));
 

@@ -4,6 +4,7 @@
 #include "util/sha256.hpp"
 #include "version.hpp"
 
+#include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
 #include <array>
@@ -27,6 +28,10 @@ CREATE TABLE IF NOT EXISTS requests (
   model_sha256 TEXT NOT NULL, request_hash TEXT NOT NULL,
   task TEXT, context TEXT, continuation TEXT, parse_special INTEGER,
   logprob REAL, n_tokens INTEGER, greedy INTEGER, run_id INTEGER,
+  PRIMARY KEY (model_sha256, request_hash));
+CREATE TABLE IF NOT EXISTS answers (
+  model_sha256 TEXT NOT NULL, request_hash TEXT NOT NULL,
+  task TEXT, route TEXT, prompt TEXT, answer TEXT, run_id INTEGER,
   PRIMARY KEY (model_sha256, request_hash));
 CREATE TABLE IF NOT EXISTS costs (
   run_id INTEGER, model_sha256 TEXT, task TEXT, requests INTEGER, tokens_decoded INTEGER, seconds REAL,
@@ -53,6 +58,23 @@ std::string request_hash(const LoglikelihoodRequest & request) {
     key += '\x1f';
     key += request.parse_special ? '1' : '0';
     return sha256_string(key);
+}
+
+std::string answer_request_hash(const GenerationRequest & request, const std::string & route,
+                                const std::string & endpoint) {
+    nlohmann::json messages = nlohmann::json::array();
+    for (const auto & m : request.messages) {
+        messages.push_back({m.role, m.content});
+    }
+    return sha256_string(nlohmann::json{{"route", route},
+                                        {"endpoint", endpoint},
+                                        {"prompt", request.prompt},
+                                        {"parse_special", request.parse_special},
+                                        {"messages", messages},
+                                        {"max_tokens", request.max_tokens},
+                                        {"stop", request.stop},
+                                        {"top_logprobs", request.top_logprobs}}
+                             .dump());
 }
 
 ResultsStore::ResultsStore(const std::string & path) : path_(path) {
@@ -115,6 +137,14 @@ std::string column_text(sqlite3_stmt * s, int i) {
 // Stores written before a column existed get it here, so they stay readable
 // (their runs read as unsharded). IMMEDIATE: two processes opening one old
 // store at once must not both add it.
+void ResultsStore::add_to_counters(int64_t run_id, size_t scored, size_t reused) {
+    auto c = prepare(db_, path_, "UPDATE runs SET scored = scored + ?, reused = reused + ? WHERE id = ?");
+    sqlite3_bind_int64(c.get(), 1, static_cast<int64_t>(scored));
+    sqlite3_bind_int64(c.get(), 2, static_cast<int64_t>(reused));
+    sqlite3_bind_int64(c.get(), 3, run_id);
+    step_done(db_, path_, c.get());
+}
+
 void ResultsStore::add_column(const char * table, const char * column, const char * type) {
     exec("BEGIN IMMEDIATE;");
     try {
@@ -213,6 +243,11 @@ size_t ResultsStore::merge_from(const std::string & other_path) {
             offset + " FROM other.requests;");
         added = static_cast<size_t>(sqlite3_changes(db_));
         exec(
+            "INSERT OR IGNORE INTO main.answers (model_sha256, request_hash, task, route, prompt, answer, run_id) "
+            "SELECT model_sha256, request_hash, task, route, prompt, answer, run_id + " +
+            offset + " FROM other.answers;");
+        added += static_cast<size_t>(sqlite3_changes(db_));
+        exec(
             "INSERT INTO main.costs (run_id, model_sha256, task, requests, tokens_decoded, seconds, load_seconds, "
             "peak_rss_bytes, threads, batch, machine) SELECT run_id + " +
             offset +
@@ -283,11 +318,69 @@ void ResultsStore::insert(int64_t run_id, const std::string & model_sha256, cons
             sqlite3_bind_int64(s.get(), 10, run_id);
             step_done(db_, path_, s.get());
         }
-        auto c = prepare(db_, path_, "UPDATE runs SET scored = scored + ?, reused = reused + ? WHERE id = ?");
-        sqlite3_bind_int64(c.get(), 1, static_cast<int64_t>(rows.size()));
-        sqlite3_bind_int64(c.get(), 2, static_cast<int64_t>(reused));
-        sqlite3_bind_int64(c.get(), 3, run_id);
-        step_done(db_, path_, c.get());
+        add_to_counters(run_id, rows.size(), reused);
+        exec("COMMIT;");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+        throw;
+    }
+}
+
+std::map<std::string, GenerationResult> ResultsStore::lookup_answers(const std::string & model_sha256,
+                                                                     const std::vector<std::string> & hashes) {
+    std::map<std::string, GenerationResult> out;
+    auto s = prepare(db_, path_, "SELECT answer FROM answers WHERE model_sha256 = ? AND request_hash = ?");
+    for (const auto & h : hashes) {
+        sqlite3_reset(s.get());
+        bind_text(s.get(), 1, model_sha256);
+        bind_text(s.get(), 2, h);
+        if (sqlite3_step(s.get()) == SQLITE_ROW) {
+            const auto * text = reinterpret_cast<const char *>(sqlite3_column_text(s.get(), 0));
+            const auto j = nlohmann::json::parse(text != nullptr ? text : "", nullptr, false);
+            if (!j.is_object()) {
+                throw Error(path_ + ": stored answer " + h + " is not valid JSON");
+            }
+            GenerationResult r;
+            r.text = j.value("text", "");
+            r.n_tokens = j.value("n_tokens", 0);
+            r.finish = j.value("finish", "");
+            for (const auto & t : j.value("first_top", nlohmann::json::array())) {
+                r.first_top.push_back({t.at(0).get<std::string>(), t.at(1).get<double>()});
+            }
+            out[h] = std::move(r);
+        }
+    }
+    return out;
+}
+
+void ResultsStore::insert_answers(int64_t run_id, const std::string & model_sha256,
+                                  const std::vector<StoredAnswer> & rows, size_t reused) {
+    exec("BEGIN IMMEDIATE;");
+    try {
+        auto s = prepare(db_, path_,
+                         "INSERT OR IGNORE INTO answers (model_sha256, request_hash, task, route, prompt, answer, "
+                         "run_id) VALUES (?, ?, ?, ?, ?, ?, ?)");
+        for (const auto & r : rows) {
+            nlohmann::json top = nlohmann::json::array();
+            for (const auto & t : r.result.first_top) {
+                top.push_back({t.token, t.logprob});
+            }
+            sqlite3_reset(s.get());
+            bind_text(s.get(), 1, model_sha256);
+            bind_text(s.get(), 2, r.hash);
+            bind_text(s.get(), 3, r.task);
+            bind_text(s.get(), 4, r.route);
+            bind_text(s.get(), 5, r.prompt);
+            bind_text(s.get(), 6,
+                      nlohmann::json{{"text", r.result.text},
+                                     {"n_tokens", r.result.n_tokens},
+                                     {"finish", r.result.finish},
+                                     {"first_top", top}}
+                          .dump());
+            sqlite3_bind_int64(s.get(), 7, run_id);
+            step_done(db_, path_, s.get());
+        }
+        add_to_counters(run_id, rows.size(), reused);
         exec("COMMIT;");
     } catch (...) {
         sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);

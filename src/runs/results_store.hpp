@@ -2,6 +2,7 @@
 // The results store: every scored request of every run, in SQLite (WAL),
 // keyed by model file hash + request hash. A request already stored is never
 // scored again; a run killed at any moment keeps every committed chunk.
+#include "scoring/answer_generator.hpp"
 #include "scoring/requests.hpp"
 #include "tasks/representation_task.hpp"
 
@@ -19,6 +20,15 @@ struct StoredRequest {
     LoglikelihoodRequest request;
     std::string task;
     LoglikelihoodResult result;
+};
+
+// One answer of the first-token or generative route.
+struct StoredAnswer {
+    std::string hash;  // answer_request_hash
+    std::string task;
+    std::string route;
+    std::string prompt;
+    GenerationResult result;
 };
 
 // What scoring one model x task cost in one run: the measured side of the
@@ -86,6 +96,12 @@ class ResultsStore {
     void insert(int64_t run_id, const std::string & model_sha256, const std::vector<StoredRequest> & rows,
                 size_t reused);
 
+    // The same for answers (first-token and generative routes).
+    std::map<std::string, GenerationResult> lookup_answers(const std::string & model_sha256,
+                                                           const std::vector<std::string> & hashes);
+    void insert_answers(int64_t run_id, const std::string & model_sha256, const std::vector<StoredAnswer> & rows,
+                        size_t reused);
+
     size_t count_requests();
     // (scored, reused) counters of every run, oldest first.
     std::vector<std::pair<int64_t, int64_t>> run_counters();
@@ -100,6 +116,7 @@ class ResultsStore {
   private:
     void exec(const std::string & sql);
     void add_column(const char * table, const char * column, const char * type);
+    void add_to_counters(int64_t run_id, size_t scored, size_t reused);  // inside the caller's transaction
 
     std::string path_;
     sqlite3 * db_ = nullptr;
@@ -107,5 +124,9 @@ class ResultsStore {
 
 // The key of a request in the store.
 std::string request_hash(const LoglikelihoodRequest & request);
+// The key of an answer: everything that shapes it (route, endpoint, prompt
+// or messages, max_tokens, stop strings, top_logprobs).
+std::string answer_request_hash(const GenerationRequest & request, const std::string & route,
+                                const std::string & endpoint);
 
 }  // namespace compeval

@@ -1,7 +1,10 @@
 #include "runs/suite_runner.hpp"
 
 #include "backends/remote_model.hpp"
+#include "scoring/generation_engine.hpp"
+#include "scoring/remote_generator.hpp"
 #include "scoring/remote_scorer.hpp"
+#include "tasks/answer_task.hpp"
 #include "util/error.hpp"
 #include "util/machine.hpp"
 #include "util/process_memory.hpp"
@@ -14,6 +17,7 @@
 #include <filesystem>
 #include <memory>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 namespace compeval {
@@ -92,14 +96,15 @@ nlohmann::json cost_json(const SuiteRunResult & run) {
             if (mt.facts.sha256 != mc.facts.sha256 || mt.model.name != mc.model.name) {
                 continue;
             }
-            nlohmann::json t = {{"task", mt.spec->name},
+            nlohmann::json t = {{"task", mt.result.label()},
+                                {"route", mt.result.route},
                                 {"items", mt.result.items.size()},
                                 {"unique_requests", mt.unique_requests},
                                 {"measured_requests", 0},
                                 {"seconds", 0.0},
                                 {"tokens_decoded", 0}};
             for (const auto & c : mc.measured) {
-                if (c.task == mt.spec->name) {
+                if (c.task == mt.result.label()) {
                     t["measured_requests"] = t["measured_requests"].get<uint64_t>() + c.requests;
                     t["seconds"] = t["seconds"].get<double>() + c.seconds;
                     t["tokens_decoded"] = t["tokens_decoded"].get<uint64_t>() + c.tokens_decoded;
@@ -117,6 +122,29 @@ nlohmann::json cost_json(const SuiteRunResult & run) {
     return {{"models", models}};
 }
 
+// What this run's scoring of one model x task cost, when it scored anything.
+void record_cost(ResultsStore & store, int64_t run_id, const ModelTaskResult & out, ScoringCost & cost,
+                 uint64_t tokens_decoded, const SuiteRunOptions & options) {
+    if (out.scored == 0) {
+        return;
+    }
+    cost.requests = out.scored;
+    cost.tokens_decoded = tokens_decoded;
+    cost.load_seconds = out.facts.load_seconds;
+    cost.peak_rss_bytes = peak_rss_bytes();
+    cost.threads = resolve_threads(options.threads);
+    cost.batch = options.batch;
+    cost.machine = machine_description();
+    store.record_cost(run_id, out.facts.sha256, cost);
+}
+
+TaskRunOptions task_run_options(const SuiteModel & model, const SuiteTask & task) {
+    TaskRunOptions options;
+    options.limit = task.limit;
+    options.form = model.variant == "instruct" && task.form != "plain" ? PromptForm::Chat : PromptForm::Plain;
+    return options;
+}
+
 // Scores one model x task: look up, score the missing chunks, assemble.
 ModelTaskResult run_one(LoglikelihoodScorer & engine, const SuiteModel & model, const SuiteTask & task,
                         ResultsStore & store, int64_t run_id, const SuiteRunOptions & options, ShardPlanner & planner) {
@@ -124,10 +152,14 @@ ModelTaskResult run_one(LoglikelihoodScorer & engine, const SuiteModel & model, 
     out.model = model;
     out.facts = engine.language_model().facts();
     out.spec = &task.spec;
-    TaskRunOptions task_options;
-    task_options.limit = task.limit;
-    task_options.form = model.variant == "instruct" && task.form != "plain" ? PromptForm::Chat : PromptForm::Plain;
-    PreparedTask prepared = prepare_task(engine.language_model(), task.spec, task_options);
+    out.result.task = task.spec.name;
+    out.result.route = engine.route();
+    if (out.result.route.empty()) {
+        throw Error(fmt::format("model '{}', task '{}': {}", model.name, task.spec.name,
+                                "the server returns no prompt log-probabilities; give the task `answer: generate` "
+                                "or `answer: first_token` in the suite"));
+    }
+    PreparedTask prepared = prepare_task(engine.language_model(), task.spec, task_run_options(model, task));
 
     // Unique requests in first-occurrence order.
     std::vector<std::string> hashes(prepared.requests.size());
@@ -194,16 +226,7 @@ ModelTaskResult run_one(LoglikelihoodScorer & engine, const SuiteModel & model, 
             options.progress(done, out.unique_requests);
         }
     }
-    if (out.scored > 0) {
-        cost.requests = out.scored;
-        cost.tokens_decoded = engine.tokens_decoded() - tokens_before;
-        cost.load_seconds = out.facts.load_seconds;
-        cost.peak_rss_bytes = peak_rss_bytes();
-        cost.threads = resolve_threads(options.threads);
-        cost.batch = options.batch;
-        cost.machine = machine_description();
-        store.record_cost(run_id, sha, cost);
-    }
+    record_cost(store, run_id, out, cost, engine.tokens_decoded() - tokens_before, options);
     if (options.shard.active()) {
         return out;  // other shards hold the rest: nothing to assemble
     }
@@ -213,6 +236,82 @@ ModelTaskResult run_one(LoglikelihoodScorer & engine, const SuiteModel & model, 
         all.push_back(known.at(h));
     }
     finish_task(task.spec, prepared, all);
+    prepared.result.route = out.result.route;
+    out.result = std::move(prepared.result);
+    return out;
+}
+
+// The same for the first-token and generative routes: answers are looked up
+// and stored by answer_request_hash, in chunks committed one by one.
+ModelTaskResult run_answers_one(AnswerGenerator & generator, const SuiteModel & model, const SuiteTask & task,
+                                AnswerRoute route, ResultsStore & store, int64_t run_id,
+                                const SuiteRunOptions & options) {
+    ModelTaskResult out;
+    out.model = model;
+    out.facts = generator.language_model().facts();
+    out.spec = &task.spec;
+    PreparedAnswers prepared =
+        prepare_answers(generator.language_model(), task.spec, route, task_run_options(model, task));
+    const std::string endpoint = generator.endpoint(prepared.result.form == "chat");
+    const std::string route_name = answer_route_name(route);
+    std::vector<std::string> hashes;
+    hashes.reserve(prepared.requests.size());
+    for (const auto & r : prepared.requests) {
+        hashes.push_back(answer_request_hash(r, route_name, endpoint));
+    }
+    std::vector<std::string> unique_hashes = hashes;
+    std::sort(unique_hashes.begin(), unique_hashes.end());
+    unique_hashes.erase(std::unique(unique_hashes.begin(), unique_hashes.end()), unique_hashes.end());
+    const std::string & sha = out.facts.sha256;
+    auto known = store.lookup_answers(sha, unique_hashes);
+    out.unique_requests = unique_hashes.size();
+    out.reused = known.size();
+    if (options.reuse_only && out.reused < out.unique_requests) {
+        throw Error(fmt::format("model '{}', task '{}': {} of {} answers are not in the store", model.name,
+                                task.spec.name, out.unique_requests - out.reused, out.unique_requests));
+    }
+    store.insert_answers(run_id, sha, {}, out.reused);
+    // Missing requests in first-occurrence order.
+    std::vector<size_t> missing;
+    std::set<std::string> queued;
+    for (size_t i = 0; i < hashes.size(); ++i) {
+        if (!known.contains(hashes[i]) && queued.insert(hashes[i]).second) {
+            missing.push_back(i);
+        }
+    }
+    ScoringCost cost;
+    cost.task = routed_task_name(task.spec.name, route);
+    const uint64_t tokens_before = generator.tokens_decoded();
+    size_t done = out.reused;
+    for (size_t first = 0; first < missing.size(); first += options.chunk) {
+        const size_t last = std::min(missing.size(), first + options.chunk);
+        std::vector<GenerationRequest> batch;
+        for (size_t k = first; k < last; ++k) {
+            batch.push_back(prepared.requests[missing[k]]);
+        }
+        const auto start = std::chrono::steady_clock::now();
+        const auto answers = generator.generate(batch);
+        cost.seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+        std::vector<StoredAnswer> rows;
+        for (size_t k = first; k < last; ++k) {
+            const size_t i = missing[k];
+            rows.push_back({hashes[i], cost.task, route_name, prepared.requests[i].prompt, answers[k - first]});
+            known[hashes[i]] = answers[k - first];
+        }
+        store.insert_answers(run_id, sha, rows, 0);
+        out.scored += rows.size();
+        done += rows.size();
+        if (options.progress) {
+            options.progress(done, out.unique_requests);
+        }
+    }
+    record_cost(store, run_id, out, cost, generator.tokens_decoded() - tokens_before, options);
+    std::vector<GenerationResult> all;
+    all.reserve(hashes.size());
+    for (const auto & h : hashes) {
+        all.push_back(known.at(h));
+    }
+    finish_answers(generator.language_model(), task.spec, prepared, all, endpoint);
     out.result = std::move(prepared.result);
     return out;
 }
@@ -221,6 +320,14 @@ ModelTaskResult run_one(LoglikelihoodScorer & engine, const SuiteModel & model, 
 
 SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const SuiteRunOptions & options) {
     SuiteRunResult run;
+    for (const auto & task : suite.tasks) {
+        for (const AnswerRoute route : task.routes) {
+            if (options.shard.active() && route != AnswerRoute::Loglikelihood) {
+                throw Error(fmt::format("task '{}': the {} route is not split into shards yet; run it unsharded",
+                                        task.spec.name, answer_route_name(route)));
+            }
+        }
+    }
     const int64_t run_id = options.shard.active()
                                ? begin_shard_run(store, suite, file_text(suite.path), options.shard, options.chunk)
                                : store.begin_run(suite.path, file_text(suite.path));
@@ -235,12 +342,13 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
         std::unique_ptr<Model> local;
         std::unique_ptr<RemoteModel> remote;
         std::unique_ptr<LoglikelihoodScorer> scorer;
+        std::unique_ptr<AnswerGenerator> generator;
+        EngineOptions engine_options;
+        engine_options.threads = options.threads;
+        engine_options.batch = options.batch;
+        engine_options.cancel = options.cancel;
         if (model_spec.url.empty()) {
             local = std::make_unique<Model>(model_spec.path);
-            EngineOptions engine_options;
-            engine_options.threads = options.threads;
-            engine_options.batch = options.batch;
-            engine_options.cancel = options.cancel;
             scorer = std::make_unique<LoglikelihoodEngine>(*local, engine_options);
         } else {
             RemoteOptions remote_options;
@@ -249,6 +357,7 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
             remote_options.model = model_spec.server_model;
             remote_options.concurrency = model_spec.concurrency;
             remote_options.cache_prompt = model_spec.cache_prompt;
+            remote_options.scoring = model_spec.scoring;
             remote = std::make_unique<RemoteModel>(remote_options);
             scorer = std::make_unique<RemoteScorer>(*remote, options.cancel);
         }
@@ -274,10 +383,19 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
                 run.layers.push_back(std::move(layers));
                 continue;
             }
-            auto result = run_one(*scorer, model_spec, task, store, run_id, options, planner);
-            run.scored += result.scored;
-            run.reused += result.reused;
-            run.results.push_back(std::move(result));
+            for (const AnswerRoute route : task.routes) {
+                if (route != AnswerRoute::Loglikelihood && !generator) {
+                    generator = local ? std::unique_ptr<AnswerGenerator>(
+                                            std::make_unique<GenerationEngine>(*local, engine_options))
+                                      : std::make_unique<RemoteGenerator>(*remote, options.cancel);
+                }
+                auto result = route == AnswerRoute::Loglikelihood
+                                  ? run_one(*scorer, model_spec, task, store, run_id, options, planner)
+                                  : run_answers_one(*generator, model_spec, task, route, store, run_id, options);
+                run.scored += result.scored;
+                run.reused += result.reused;
+                run.results.push_back(std::move(result));
+            }
         }
         run.costs.push_back({model_spec, facts, store.costs(facts.sha256)});
     }
@@ -300,7 +418,7 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
         throw Error(dir + ": cannot write results");
     }
     nlohmann::json summary = nlohmann::json::array();
-    csv << "model,family,size,variant,model_sha256,task,form,split,prompt,n,boundary_separate,metric,value\n";
+    csv << "model,family,size,variant,model_sha256,task,route,form,split,prompt,n,boundary_separate,metric,value\n";
     for (const auto & mt : run.results) {
         const auto & spec = *mt.spec;
         for (const auto & r : mt.result.results) {
@@ -310,8 +428,10 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
             samples << line.dump() << '\n';
         }
         for (const auto & m : mt.result.metrics) {
-            auto row = summary_row(mt.model, mt.facts, spec.name, spec.category);
-            row.update({{"form", mt.result.form},
+            auto row = summary_row(mt.model, mt.facts, mt.result.label(), spec.category);
+            row.update({{"task_name", spec.name},
+                        {"route", mt.result.route},
+                        {"form", mt.result.form},
                         {"split", m.split},
                         {"prompt", m.variant},
                         {"n", m.n},
@@ -322,8 +442,9 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
             }
             summary.push_back(std::move(row));
             for (const auto & [metric, value] : m.values) {
-                for (const auto & field : {mt.model.name, mt.model.family, mt.model.size, mt.model.variant,
-                                           mt.facts.sha256, spec.name, mt.result.form, m.split, m.variant}) {
+                for (const auto & field :
+                     {mt.model.name, mt.model.family, mt.model.size, mt.model.variant, mt.facts.sha256,
+                      mt.result.label(), mt.result.route, mt.result.form, m.split, m.variant}) {
                     csv << csv_field(field) << ',';
                 }
                 csv << m.n << ',' << m.boundary_separate << ',' << metric << ',' << value << '\n';

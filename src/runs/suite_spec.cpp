@@ -5,6 +5,7 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <set>
 
@@ -64,8 +65,8 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
     std::set<std::string> names;
     for (const auto & m : models) {
         check_keys(m,
-                   {"name", "path", "url", "model", "api_key_env", "cache_prompt", "concurrency", "family", "size",
-                    "variant", "group", "seed"},
+                   {"name", "path", "url", "model", "api_key_env", "cache_prompt", "concurrency", "scoring", "family",
+                    "size", "variant", "group", "seed"},
                    path, "models[]");
         SuiteModel model;
         model.name = text(m, "name", true);
@@ -76,6 +77,12 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
             model.url = text(m, "url", false);
             model.server_model = text(m, "model", false);
             model.api_key_env = text(m, "api_key_env", false);
+            if (m["scoring"]) {
+                model.scoring = text(m, "scoring", false);
+                if (model.scoring != "auto" && model.scoring != "forced_tokens" && model.scoring != "echo") {
+                    fail(m["scoring"], "model '" + model.name + "': scoring must be auto, forced_tokens or echo");
+                }
+            }
             if (m["cache_prompt"]) {
                 model.cache_prompt = text(m, "cache_prompt", false) != "false";
             }
@@ -126,7 +133,7 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
     std::set<std::string> task_names;
     for (const auto & t : tasks) {
         SuiteTask task;
-        check_keys(t, {"path", "limit", "limit_order", "limit_seed", "form", "data_dir"}, path, "tasks[]");
+        check_keys(t, {"path", "limit", "limit_order", "limit_seed", "form", "data_dir", "answer"}, path, "tasks[]");
         const std::string task_path = resolve(base, t.IsScalar() ? t.as<std::string>() : text(t, "path", true));
         if (t.IsMap() && t["limit"]) {
             try {
@@ -167,6 +174,33 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
             task.spec = load_task_spec(task_path, task_data_dir);
             check_task_data(task.spec);
             name = task.spec.name;
+            task.routes = {task.spec.answer.route};
+            if (t.IsMap() && t["answer"]) {
+                // One route, or several: the task is scored each way (a scoring-method comparison).
+                const YAML::Node answer = t["answer"];
+                task.routes.clear();
+                try {
+                    const auto names = answer.IsSequence() ? answer.as<std::vector<std::string>>()
+                                                           : std::vector<std::string>{answer.as<std::string>()};
+                    for (const auto & r : names) {
+                        const AnswerRoute route = parse_answer_route(r);
+                        check_answer_route(task.spec, route);
+                        if (std::find(task.routes.begin(), task.routes.end(), route) != task.routes.end()) {
+                            throw Error(std::string("route '") + answer_route_name(route) + "' is listed twice");
+                        }
+                        task.routes.push_back(route);
+                    }
+                } catch (const YAML::Exception &) {
+                    fail(answer,
+                         "field 'answer' must be a route or a list of routes (loglikelihood, first_token, "
+                         "generate)");
+                } catch (const Error & e) {
+                    fail(answer, "task '" + name + "': field 'answer': " + e.what());
+                }
+                if (task.routes.empty()) {
+                    fail(answer, "field 'answer' lists no route");
+                }
+            }
         }
         if (!task_names.insert(name).second) {
             fail(t, "duplicate task '" + name + "'");

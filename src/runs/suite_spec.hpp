@@ -19,8 +19,9 @@ struct SuiteModel {
     std::string url;
     std::string server_model;  // the server's model name ("" = the first it lists)
     std::string api_key_env;
-    int concurrency = 4;       // requests in flight
-    bool cache_prompt = true;  // see RemoteOptions::cache_prompt
+    int concurrency = 4;           // requests in flight
+    bool cache_prompt = true;      // see RemoteOptions::cache_prompt
+    std::string scoring = "auto";  // see RemoteOptions::scoring
     std::string family;
     std::string size;     // a label such as "7B"
     std::string variant;  // "base" or "instruct"
@@ -38,6 +39,9 @@ struct SuiteTask {
     // "plain" scores this task on plain prompts for every model, instruct
     // ones included (e.g. sentence likelihoods); "" follows the model's variant.
     std::string form;
+    // How answers are read (`answer:` in the suite, else the task file's
+    // scoring.answer); several routes score the task once each.
+    std::vector<AnswerRoute> routes;
 };
 
 struct SuiteSpec {

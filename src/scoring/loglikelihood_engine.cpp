@@ -161,6 +161,36 @@ LoglikelihoodEngine::~LoglikelihoodEngine() {
     }
 }
 
+llama_context * create_engine_context(const Model & model, const EngineOptions & options, int n_ctx, int n_seq_max,
+                                      bool kv_unified) {
+    llama_context_params params = llama_context_default_params();
+    params.n_ctx = static_cast<uint32_t>(n_ctx);
+    params.n_batch = static_cast<uint32_t>(options.batch);
+    params.n_ubatch = static_cast<uint32_t>(options.batch);
+    params.n_seq_max = static_cast<uint32_t>(n_seq_max);
+    // llama.cpp reserves at least one output row per sequence.
+    params.n_outputs_max = static_cast<uint32_t>(std::max(options.batch, n_seq_max));
+    params.n_threads = options.threads;
+    params.n_threads_batch = options.threads;
+    params.kv_unified = kv_unified;
+    params.flash_attn_type = options.flash_attention ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
+    params.no_perf = true;
+    if (options.f32_kv_cache) {
+        params.type_k = GGML_TYPE_F32;
+        params.type_v = GGML_TYPE_F32;
+    }
+    if (options.cancel != nullptr) {
+        params.abort_callback = cancel_requested;
+        params.abort_callback_data = const_cast<std::atomic<bool> *>(options.cancel);
+    }
+    clear_last_llama_error();
+    llama_context * ctx = llama_init_from_model(model.raw(), params);
+    if (ctx == nullptr) {
+        throw Error("cannot create a llama.cpp context of " + std::to_string(n_ctx) + " cells: " + last_llama_error());
+    }
+    return ctx;
+}
+
 void LoglikelihoodEngine::ensure_context(int n_ctx) {
     if (ctx_ != nullptr && ctx_cells_ >= n_ctx) {
         return;
@@ -169,31 +199,8 @@ void LoglikelihoodEngine::ensure_context(int n_ctx) {
         llama_free(ctx_);
         ctx_ = nullptr;
     }
-    llama_context_params params = llama_context_default_params();
-    params.n_ctx = static_cast<uint32_t>(n_ctx);
-    params.n_batch = static_cast<uint32_t>(options_.batch);
-    params.n_ubatch = static_cast<uint32_t>(options_.batch);
-    params.n_seq_max = static_cast<uint32_t>(options_.max_sequences);
-    // llama.cpp reserves at least one output row per sequence.
-    params.n_outputs_max = static_cast<uint32_t>(std::max(options_.batch, options_.max_sequences));
-    params.n_threads = options_.threads;
-    params.n_threads_batch = options_.threads;
-    params.kv_unified = true;  // sequences share cells: required for prefix sharing
-    params.flash_attn_type = options_.flash_attention ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
-    params.no_perf = true;
-    if (options_.f32_kv_cache) {
-        params.type_k = GGML_TYPE_F32;
-        params.type_v = GGML_TYPE_F32;
-    }
-    if (options_.cancel != nullptr) {
-        params.abort_callback = cancel_requested;
-        params.abort_callback_data = const_cast<std::atomic<bool> *>(options_.cancel);
-    }
-    clear_last_llama_error();
-    ctx_ = llama_init_from_model(model_.raw(), params);
-    if (ctx_ == nullptr) {
-        throw Error("cannot create a llama.cpp context of " + std::to_string(n_ctx) + " cells: " + last_llama_error());
-    }
+    ctx_ =
+        create_engine_context(model_, options_, n_ctx, options_.max_sequences, true);  // shared cells: prefix sharing
     ctx_cells_ = static_cast<int>(llama_n_ctx(ctx_));
 }
 

@@ -74,6 +74,12 @@ class LoglikelihoodEngine : public LoglikelihoodScorer {
     EngineStats stats_;
 };
 
+// A llama.cpp context as the engines use one: EngineOptions' batch, threads,
+// KV cache type, flash attention and cancel flag, `n_seq_max` sequences
+// (sharing cells when `kv_unified`). Throws compeval::Error naming the size.
+llama_context * create_engine_context(const Model & model, const EngineOptions & options, int n_ctx, int n_seq_max,
+                                      bool kv_unified);
+
 // Resolves 0 to the number of hardware threads.
 int resolve_threads(int threads);
 

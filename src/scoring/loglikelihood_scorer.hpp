@@ -6,6 +6,7 @@
 #include "scoring/requests.hpp"
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 namespace compeval {
@@ -24,6 +25,9 @@ class LoglikelihoodScorer {
     virtual std::vector<LoglikelihoodResult> loglikelihood_tokens(const std::vector<TokenizedRequest> & requests) = 0;
     // Tokens evaluated so far (what the cost section calls tokens/s).
     virtual uint64_t tokens_decoded() const = 0;
+    // How log-likelihoods are obtained, recorded with every result:
+    // "loglikelihood" (in-process), "forced_tokens" or "echo" (a server).
+    virtual std::string route() const { return "loglikelihood"; }
 };
 
 }  // namespace compeval

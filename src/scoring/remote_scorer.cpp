@@ -2,10 +2,6 @@
 
 #include "util/error.hpp"
 
-#include <exception>
-#include <mutex>
-#include <thread>
-
 namespace compeval {
 
 RemoteScorer::RemoteScorer(const RemoteModel & model, const std::atomic<bool> * cancel)
@@ -23,62 +19,37 @@ std::vector<LoglikelihoodResult> RemoteScorer::loglikelihood_tokens(const std::v
             jobs.emplace_back(r, pos);
         }
     }
+    if (model_.capabilities().scoring == "echo") {
+        return score_by_echo(requests);
+    }
+    if (model_.capabilities().scoring != "forced_tokens") {
+        throw Error(model_.facts().path + ": the server returns no prompt log-probabilities (" +
+                    model_.capabilities().echo_error +
+                    "); read its answers instead: `answer: generate` or `answer: first_token`");
+    }
     std::vector<double> logprob(jobs.size(), 0.0);
     std::vector<char> greedy(jobs.size(), 0);
-    std::atomic<size_t> next{0};
-    std::mutex error_mutex;
-    std::exception_ptr error;
-
-    auto worker = [&](uint64_t seed) {
-        HttpOptions http = model_.options().http;
-        http.seed = seed;
-        try {
-            HttpClient client(http);
-            for (size_t j = next++; j < jobs.size(); j = next++) {
-                if ((cancel_ != nullptr && cancel_->load()) || error) {
-                    break;
-                }
-                const auto & [r, pos] = jobs[j];
-                const auto & tokens = requests[r].tokens;
-                const std::vector<Token> prompt(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(pos));
-                const Token target = tokens[pos];
-                const auto reply = client.post_json("/completion", {{"prompt", prompt},
-                                                                    {"n_predict", 1},
-                                                                    {"n_probs", 1},
-                                                                    {"temperature", 0.0},
-                                                                    {"cache_prompt", model_.options().cache_prompt},
-                                                                    {"logit_bias", {{target, 1e6}}}});
-                const auto & probs = reply.at("completion_probabilities");
-                if (probs.empty() || probs[0].value("id", -1) != target) {
-                    throw Error(model_.facts().path + ": the server did not return the forced token " +
-                                std::to_string(target));
-                }
-                logprob[j] = probs[0].at("logprob").get<double>();
-                const auto & top = probs[0].at("top_logprobs");
-                greedy[j] = !top.empty() && top[0].value("id", -1) == target ? 1 : 0;
+    for_each_on_connections(
+        model_.options().http, model_.options().concurrency, jobs.size(), cancel_, [&](HttpClient & client, size_t j) {
+            const auto & [r, pos] = jobs[j];
+            const auto & tokens = requests[r].tokens;
+            const std::vector<Token> prompt(tokens.begin(), tokens.begin() + static_cast<std::ptrdiff_t>(pos));
+            const Token target = tokens[pos];
+            const auto reply = client.post_json("/completion", {{"prompt", prompt},
+                                                                {"n_predict", 1},
+                                                                {"n_probs", 1},
+                                                                {"temperature", 0.0},
+                                                                {"cache_prompt", model_.options().cache_prompt},
+                                                                {"logit_bias", {{target, 1e6}}}});
+            const auto & probs = reply.at("completion_probabilities");
+            if (probs.empty() || probs[0].value("id", -1) != target) {
+                throw Error(model_.facts().path + ": the server did not return the forced token " +
+                            std::to_string(target));
             }
-        } catch (...) {
-            const std::lock_guard<std::mutex> lock(error_mutex);
-            if (!error) {
-                error = std::current_exception();
-            }
-        }
-    };
-    const int n_workers = std::max(1, std::min<int>(model_.options().concurrency, static_cast<int>(jobs.size())));
-    std::vector<std::thread> threads;
-    threads.reserve(static_cast<size_t>(n_workers));
-    for (int w = 0; w < n_workers; ++w) {
-        threads.emplace_back(worker, model_.options().http.seed + static_cast<uint64_t>(w));
-    }
-    for (auto & t : threads) {
-        t.join();
-    }
-    if (error) {
-        std::rethrow_exception(error);
-    }
-    if (cancel_ != nullptr && cancel_->load()) {
-        throw Error("interrupted");
-    }
+            logprob[j] = probs[0].at("logprob").get<double>();
+            const auto & top = probs[0].at("top_logprobs");
+            greedy[j] = !top.empty() && top[0].value("id", -1) == target ? 1 : 0;
+        });
     std::vector<LoglikelihoodResult> out(requests.size());
     for (auto & r : out) {
         r.greedy = true;
@@ -90,6 +61,32 @@ std::vector<LoglikelihoodResult> RemoteScorer::loglikelihood_tokens(const std::v
         r.greedy = r.greedy && greedy[j] != 0;
     }
     tokens_ += jobs.size();
+    return out;
+}
+
+// One request per scored sequence: the server returns every prompt token's
+// log-probability; each response passes the same checks as the self-test.
+std::vector<LoglikelihoodResult> RemoteScorer::score_by_echo(const std::vector<TokenizedRequest> & requests) {
+    std::vector<LoglikelihoodResult> out(requests.size());
+    const auto & options = model_.options();
+    for_each_on_connections(
+        options.http, options.concurrency, requests.size(), cancel_, [&](HttpClient & client, size_t j) {
+            const auto & q = requests[j];
+            const auto [path, body] = echo_request(model_.echo_shape(), options.model, q.tokens, "");
+            const auto parsed = parse_prompt_logprobs(model_.echo_shape(), client.post_json(path, body));
+            check_prompt_logprobs(parsed, q.tokens, model_.facts().path);
+            LoglikelihoodResult r;
+            r.greedy = true;
+            for (size_t pos = q.n_context; pos < q.tokens.size(); ++pos) {
+                r.logprob += *parsed.logprob[pos];
+                r.n_tokens += 1;
+                r.greedy = r.greedy && pos < parsed.greedy.size() && parsed.greedy[pos];
+            }
+            out[j] = r;
+        });
+    for (const auto & q : requests) {
+        tokens_ += q.tokens.size();
+    }
     return out;
 }
 

@@ -1,8 +1,10 @@
 #pragma once
-// Scores tokenized requests on a remote server (see RemoteModel): every
-// continuation token is forced in turn after its exact token-id prefix and its
-// log-probability read from the raw distribution, so the numbers match the
-// in-process engine up to the server's float arithmetic. Requests run
+// Scores tokenized requests on a remote server (see RemoteModel) by its
+// route: forced tokens (every continuation token forced in turn after its
+// exact token-id prefix and its log-probability read from the raw
+// distribution, so the numbers match the in-process engine up to the server's
+// float arithmetic), or echo (one request per sequence returning every prompt
+// token's log-probability, each response checked as by the self-test). Requests run
 // `concurrency` at a time, each worker with its own connection; every HTTP
 // call is retried on 429/5xx/dropped connections, and scoring is a pure
 // function of the tokens, so a retried call cannot change or duplicate a result.
@@ -20,8 +22,11 @@ class RemoteScorer : public LoglikelihoodScorer {
     const LanguageModel & language_model() const override { return model_; }
     std::vector<LoglikelihoodResult> loglikelihood_tokens(const std::vector<TokenizedRequest> & requests) override;
     uint64_t tokens_decoded() const override { return tokens_; }
+    std::string route() const override { return model_.capabilities().scoring; }
 
   private:
+    std::vector<LoglikelihoodResult> score_by_echo(const std::vector<TokenizedRequest> & requests);
+
     const RemoteModel & model_;
     const std::atomic<bool> * cancel_;
     uint64_t tokens_ = 0;

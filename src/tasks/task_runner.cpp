@@ -2,6 +2,7 @@
 
 #include "backends/chat_template.hpp"
 #include "tasks/item_sample.hpp"
+#include "tasks/task_prompts.hpp"
 #include "util/error.hpp"
 
 #include <algorithm>
@@ -11,87 +12,10 @@
 #include <set>
 
 namespace compeval {
-namespace {
 
-std::string strip_leading_space(const std::string & s) {
-    const auto b = s.find_first_not_of(' ');
-    return b == std::string::npos ? s : s.substr(b);
+std::string TaskResult::label() const {
+    return reads_answers() ? task + ":" + route : task;
 }
-
-// Few-shot examples: one seeded draw from the pool, shared by every item so
-// the preamble is a shared prefix; an example identical to the test item is
-// swapped for the next candidate.
-class FewShotPool {
-  public:
-    explicit FewShotPool(const TaskSpec & spec) : k_(static_cast<size_t>(spec.fewshot_k)) {
-        if (k_ == 0) {
-            return;
-        }
-        pool_ = load_fewshot_items(spec);
-        if (pool_.size() <= k_) {
-            throw Error(spec.fewshot_path + ": few-shot pool has " + std::to_string(pool_.size()) +
-                        " items; k = " + std::to_string(k_) + " needs more");
-        }
-        order_.resize(pool_.size());
-        std::iota(order_.begin(), order_.end(), 0);
-        std::mt19937_64 rng(spec.fewshot_seed);
-        std::shuffle(order_.begin(), order_.end(), rng);
-    }
-
-    std::vector<const TaskItem *> shots_for(const TaskItem & item) const {
-        std::vector<const TaskItem *> out;
-        for (size_t i = 0; i < order_.size() && out.size() < k_; ++i) {
-            const TaskItem & candidate = pool_[order_[i]];
-            if (candidate.fields != item.fields) {
-                out.push_back(&candidate);
-            }
-        }
-        return out;
-    }
-
-  private:
-    size_t k_;
-    std::vector<TaskItem> pool_;
-    std::vector<size_t> order_;
-};
-
-std::string plain_context(const TaskSpec & spec, const PromptVariant & v, const std::vector<const TaskItem *> & shots,
-                          const TaskItem & item) {
-    std::string out;
-    for (const auto * shot : shots) {
-        out += v.plain.render(shot->fields) + shot->choices[static_cast<size_t>(shot->gold)] + spec.fewshot_separator;
-    }
-    return out + v.plain.render(item.fields);
-}
-
-std::string chat_context(const LanguageModel & model, const PromptVariant & v,
-                         const std::vector<const TaskItem *> & shots, const TaskItem * item,
-                         const std::string & user_override = "") {
-    std::vector<ChatMessage> messages;
-    if (!v.chat_system.empty()) {
-        // The content-free calibration prompt has no item: its system message
-        // must not depend on item fields.
-        messages.push_back(
-            {"system", v.chat_system.render(item != nullptr ? item->fields : std::map<std::string, std::string>{})});
-    }
-    for (const auto * shot : shots) {
-        messages.push_back({"user", v.chat_user.render(shot->fields)});
-        messages.push_back({"assistant", strip_leading_space(shot->choices[static_cast<size_t>(shot->gold)])});
-    }
-    messages.push_back({"user", item != nullptr ? v.chat_user.render(item->fields) : user_override});
-    return model.render_chat(messages);
-}
-
-std::string where(const TaskSpec & spec, const TaskItem & item) {
-    for (const auto & [name, path] : spec.splits) {
-        if (name == item.split) {
-            return path + ":" + std::to_string(item.line) + ": ";
-        }
-    }
-    return item.split + ":" + std::to_string(item.line) + ": ";
-}
-
-}  // namespace
 
 bool TaskItemResult::separate_boundary() const {
     return std::find(boundaries.begin(), boundaries.end(), TokenBoundary::Separate) != boundaries.end();
@@ -107,20 +31,39 @@ nlohmann::json sample_json(const TaskSpec & spec, const TaskResult & result, con
         kept[d.name] = item.fields.at(d.name);
     }
     nlohmann::json choices = nlohmann::json::array();
-    for (size_t c = 0; c < r.choices.size(); ++c) {
-        choices.push_back({{"text", item.choices[c]},
-                           {"logprob", r.choices[c].logprob},
+    for (size_t c = 0; c < item.choices.size(); ++c) {
+        nlohmann::json choice = {{"text", item.choices[c]}};
+        if (c < r.choices.size()) {
+            choice.update({{"logprob", r.choices[c].logprob},
                            {"n_tokens", r.choices[c].n_tokens},
                            {"greedy", r.choices[c].greedy},
                            {"boundary", boundary_name(r.boundaries[c])},
                            {"calibration_logprob", r.calibration[c]},
                            {"calibration_boundary", boundary_name(r.calibration_boundaries[c])}});
+        }
+        if (c < r.first_token.size()) {
+            choice["first_token_logprob"] = r.first_token[c];
+            choice["first_token_listed"] = static_cast<bool>(r.first_token_listed[c]);
+        }
+        choices.push_back(std::move(choice));
     }
     const char * boundary = boundary_name(r.separate_boundary() ? TokenBoundary::Separate : TokenBoundary::Joint);
-    nlohmann::json line = {{"task", spec.name},    {"split", item.split},  {"id", item.id},
-                           {"line", item.line},    {"variant", r.variant}, {"form", result.form},
-                           {"context", r.context}, {"gold", item.gold},    {"pred", r.pred},
-                           {"boundary", boundary}, {"fields", kept},       {"choices", choices}};
+    nlohmann::json line = {{"task", result.label()}, {"task_name", spec.name}, {"route", result.route},
+                           {"split", item.split},    {"id", item.id},          {"line", item.line},
+                           {"variant", r.variant},   {"form", result.form},    {"context", r.context},
+                           {"gold", item.gold},      {"pred", r.pred},         {"fields", kept},
+                           {"choices", choices}};
+    if (result.reads_answers()) {
+        line["endpoint"] = result.endpoint;
+        line["no_answer"] = r.no_answer;
+        if (result.route == "generate") {
+            line["answer"] = r.answer;
+        } else {
+            line["first_top"] = r.first_top;  // [token, log-probability], most likely first
+        }
+    } else {
+        line["boundary"] = boundary;
+    }
     if (!item.outcomes.empty()) {
         line["outcomes"] = item.outcomes;  // what gold and pred index
     }
@@ -170,21 +113,10 @@ PreparedTask prepare_task(const LanguageModel & model, const TaskSpec & spec, co
     TaskResult & result = prepared.result;
     result.task = spec.name;
     result.limit = options.limit;
-    for (const auto & [split, path] : spec.splits) {
-        auto items = limit_items(load_task_items(spec, split, path), options.limit, spec.name, split);
-        result.items.insert(result.items.end(), items.begin(), items.end());
-    }
+    result.items = load_limited_items(spec, options.limit);
     const FewShotPool pool(spec);
 
-    const bool every_variant_has_chat =
-        std::all_of(spec.prompts.begin(), spec.prompts.end(), [](const auto & v) { return !v.chat_user.empty(); });
-    bool chat = options.form == PromptForm::Chat;
-    if (options.form == PromptForm::Auto) {
-        chat = model.facts().has_chat_template && every_variant_has_chat;
-    }
-    if (chat && !every_variant_has_chat) {
-        throw Error(spec.path + ": chat form requested but a prompt variant has no 'chat' form");
-    }
+    const bool chat = use_chat_form(model, spec, options.form == PromptForm::Chat, options.form == PromptForm::Auto);
     result.form = chat ? "chat" : "plain";
 
     auto add_request = [&](const std::string & context, const std::string & choice, const TaskItem & item) {
@@ -192,20 +124,21 @@ PreparedTask prepare_task(const LanguageModel & model, const TaskSpec & spec, co
         try {
             prepared.tokenized.push_back(tokenize_request(model, request));
         } catch (const Error & e) {
-            throw Error(where(spec, item) + e.what());
+            throw Error(item_location(spec, item) + e.what());
         }
         prepared.requests.push_back(std::move(request));
     };
     for (const auto & v : spec.prompts) {
-        const std::string calibration =
-            chat ? chat_context(model, v, {}, nullptr, spec.calibration_context) : spec.calibration_context;
+        const std::string calibration = chat
+                                            ? model.render_chat(chat_messages(v, {}, nullptr, spec.calibration_context))
+                                            : spec.calibration_context;
         for (size_t i = 0; i < result.items.size(); ++i) {
             const TaskItem & item = result.items[i];
             const auto shots = pool.shots_for(item);
             TaskItemResult r;
             r.item = i;
             r.variant = v.name;
-            r.context = chat ? chat_context(model, v, shots, &item) : plain_context(spec, v, shots, item);
+            r.context = chat ? model.render_chat(chat_messages(v, shots, &item)) : plain_context(spec, v, shots, item);
             for (const auto & choice : item.choices) {
                 add_request(r.context, choice, item);
             }
@@ -248,6 +181,10 @@ void finish_task(const TaskSpec & spec, PreparedTask & prepared, const std::vect
         }
     }
 
+    compute_task_metrics(spec, spec.metrics, result);
+}
+
+void compute_task_metrics(const TaskSpec & spec, const std::vector<std::string> & metrics, TaskResult & result) {
     result.metrics.clear();
     for (const auto & [split, path] : spec.splits) {
         TaskMetrics mean{split, "mean", 0, {}};
@@ -260,8 +197,16 @@ void finish_task(const TaskSpec & spec, PreparedTask & prepared, const std::vect
                 }
                 ++m.n;
                 m.boundary_separate += r.separate_boundary() ? 1 : 0;
-                for (const auto & metric : spec.metrics) {
+                for (const auto & metric : metrics) {
                     m.values[metric] += r.pred.at(metric) == item.gold ? 1.0 : 0.0;
+                }
+                if (result.reads_answers()) {
+                    m.values["no_answer"] += r.no_answer ? 1.0 : 0.0;
+                }
+                if (!r.first_token_listed.empty()) {
+                    const bool all_listed =
+                        std::all_of(r.first_token_listed.begin(), r.first_token_listed.end(), [](bool b) { return b; });
+                    m.values["top_k_missing"] += all_listed ? 0.0 : 1.0;
                 }
                 if (r.distribution) {
                     m.values["distribution_tv"] += r.distribution->total_variation;
@@ -290,6 +235,7 @@ void finish_task(const TaskSpec & spec, PreparedTask & prepared, const std::vect
 TaskResult run_task(LoglikelihoodScorer & scorer, const TaskSpec & spec, const TaskRunOptions & options) {
     PreparedTask prepared = prepare_task(scorer.language_model(), spec, options);
     finish_task(spec, prepared, scorer.loglikelihood_tokens(prepared.tokenized));
+    prepared.result.route = scorer.route();
     return std::move(prepared.result);
 }
 

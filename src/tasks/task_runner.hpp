@@ -39,6 +39,15 @@ struct TaskItemResult {
     std::vector<TokenBoundary> calibration_boundaries;
     std::map<std::string, int> pred;  // metric -> predicted outcome (a choice, or a pair comparison's "equal")
     std::optional<DistributionScore> distribution;  // `metrics: [distribution]`
+    // The first-token and generative routes (answer_task.hpp): what the model
+    // wrote, verbatim (generative); whether it named no label; per choice, its
+    // first token's log-probability and whether the API listed it (an
+    // unlisted one holds an upper bound).
+    std::string answer;
+    bool no_answer = false;
+    std::vector<double> first_token;
+    std::vector<bool> first_token_listed;
+    std::vector<std::pair<std::string, double>> first_top;  // the candidates as listed (token, log-probability)
 
     // Any of the item's choices needed the separate rule.
     bool separate_boundary() const;
@@ -59,10 +68,19 @@ struct TaskMetrics {
 struct TaskResult {
     std::string task;
     std::string form;  // "plain" or "chat"
-    ItemLimit limit;   // what kept the items (recorded with the run)
+    // How answers were read: "loglikelihood" (in-process), "forced_tokens" or
+    // "echo" (a server's log-likelihoods), "first_token" or "generate"; and
+    // for the last two where from ("in_process", "chat_completions", "completions").
+    std::string route = "loglikelihood";
+    std::string endpoint;
+    ItemLimit limit;  // what kept the items (recorded with the run)
     std::vector<TaskItem> items;
     std::vector<TaskItemResult> results;
     std::vector<TaskMetrics> metrics;  // per split x variant, then per split "mean"
+
+    // The task's name in results: "NAME", or "NAME:first_token" / "NAME:generate".
+    std::string label() const;
+    bool reads_answers() const { return route == "first_token" || route == "generate"; }
 };
 
 // A task turned into requests, before scoring: result.results hold each
@@ -78,6 +96,12 @@ PreparedTask prepare_task(const LanguageModel & model, const TaskSpec & spec, co
 
 // Fills choices, calibration, predictions and metrics from one score per request.
 void finish_task(const TaskSpec & spec, PreparedTask & prepared, const std::vector<LoglikelihoodResult> & scores);
+
+// Accuracy per split x prompt variant (and their mean) under each metric,
+// from the results' predictions; the distribution distances; and, for the
+// answer routes, the rates of `no_answer` and of items with a label missing
+// from the first token's top candidates (`top_k_missing`).
+void compute_task_metrics(const TaskSpec & spec, const std::vector<std::string> & metrics, TaskResult & result);
 
 // prepare_task, score every request with the engine, finish_task.
 TaskResult run_task(LoglikelihoodScorer & scorer, const TaskSpec & spec, const TaskRunOptions & options = {});

@@ -6,6 +6,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
+#include <regex>
 #include <set>
 
 namespace compeval {
@@ -321,7 +322,7 @@ TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) 
         return r.string(node, field);
     };
     const std::string mode = r.string(r.required(scoring, "mode", "scoring."), "scoring.mode");
-    std::vector<std::string> known_keys = {"mode", "choice", "calibration"};
+    std::vector<std::string> known_keys = {"mode", "choice", "calibration", "answer", "generate", "top_logprobs"};
     if (mode == "label_words") {
         spec.mode = ScoringMode::LabelWords;
         known_keys.insert(known_keys.end(), {"label", "label_words"});
@@ -391,6 +392,47 @@ TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) 
     if (scoring["calibration"]) {
         spec.calibration_context = r.string(scoring["calibration"], "scoring.calibration");
     }
+    if (scoring["answer"]) {
+        try {
+            spec.answer.route = parse_answer_route(r.string(scoring["answer"], "scoring.answer"));
+        } catch (const Error & e) {
+            r.fail(scoring["answer"], std::string("field 'scoring.answer': ") + e.what());
+        }
+    }
+    if (const YAML::Node generate = scoring["generate"]) {
+        r.keys(generate, {"max_tokens", "stop", "match", "regex"}, "scoring.generate");
+        if (generate["max_tokens"]) {
+            spec.answer.max_tokens = r.integer(generate["max_tokens"], "scoring.generate.max_tokens");
+            if (spec.answer.max_tokens < 1) {
+                r.fail(generate["max_tokens"], "field 'scoring.generate.max_tokens' must be at least 1");
+            }
+        }
+        if (generate["stop"]) {
+            spec.answer.stop = r.strings(generate["stop"], "scoring.generate.stop");
+        }
+        if (generate["match"]) {
+            const std::string match = r.string(generate["match"], "scoring.generate.match");
+            if (match != "first" && match != "last") {
+                r.fail(generate["match"], "field 'scoring.generate.match' must be 'first' or 'last'");
+            }
+            spec.answer.last_match = match == "last";
+        }
+        if (generate["regex"]) {
+            spec.answer.regex = r.string(generate["regex"], "scoring.generate.regex");
+            try {
+                const std::regex check(spec.answer.regex, std::regex::ECMAScript);
+            } catch (const std::regex_error & e) {
+                r.fail(generate["regex"], "field 'scoring.generate.regex' is not a valid regular expression (" +
+                                              std::string(e.what()) + ")");
+            }
+        }
+    }
+    if (scoring["top_logprobs"]) {
+        spec.answer.top_logprobs = r.integer(scoring["top_logprobs"], "scoring.top_logprobs");
+        if (spec.answer.top_logprobs < 1) {
+            r.fail(scoring["top_logprobs"], "field 'scoring.top_logprobs' must be at least 1");
+        }
+    }
 
     const std::vector<std::string> metrics = root["metrics"] ? r.strings(root["metrics"], "metrics") : known_metrics();
     for (const auto & m : metrics) {
@@ -413,6 +455,13 @@ TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) 
         r.fail(root["metrics"],
                "metric 'distribution' compares with the human answers of a group of rows: it needs "
                "data.group_by and scoring.mode label_words");
+    }
+    if (scoring["answer"]) {
+        try {
+            check_answer_route(spec, spec.answer.route);
+        } catch (const Error & e) {
+            r.fail(scoring["answer"], std::string("field 'scoring.answer': ") + e.what());
+        }
     }
     if (!spec.group_by.empty() && spec.mode == ScoringMode::RankingPairs) {
         r.fail(data["group_by"], "data.group_by does not combine with ranking_pairs, which pairs rows itself");
@@ -445,6 +494,17 @@ TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) 
         spec.prompts.push_back(std::move(v));
     }
     return spec;
+}
+
+void check_answer_route(const TaskSpec & spec, AnswerRoute route) {
+    if (route != AnswerRoute::Loglikelihood && spec.mode != ScoringMode::LabelWords &&
+        spec.mode != ScoringMode::MultipleChoice) {
+        throw Error(std::string("the ") + answer_route_name(route) +
+                    " route reads an answer the model says: it needs scoring.mode label_words or multiple_choice");
+    }
+    if (route != AnswerRoute::Loglikelihood && spec.distribution) {
+        throw Error("metric 'distribution' needs every label's log-likelihood (the loglikelihood route)");
+    }
 }
 
 }  // namespace compeval

@@ -2,6 +2,7 @@
 // A task as data: where its items come from, how they are prompted, how they
 // are scored and which metrics are reported. Loaded from YAML (see tasks/).
 #include "data/table_reader.hpp"
+#include "tasks/answer_route.hpp"
 #include "tasks/derived_columns.hpp"
 #include "tasks/prompt_template.hpp"
 #include "tasks/row_filter.hpp"
@@ -80,6 +81,10 @@ struct TaskSpec {
     // `metrics: [..., distribution]`: the model's distribution over the label
     // words against the humans' (needs group_by).
     bool distribution = false;
+    // `scoring.answer`, `scoring.generate`, `scoring.top_logprobs`: how the
+    // answer is read (answer_route.hpp); a suite or `eval --answer` may
+    // choose another route.
+    AnswerOptions answer;
     std::vector<PromptVariant> prompts;
 
     // The line of the task file that set each field ("scoring.label",
@@ -94,5 +99,11 @@ struct TaskSpec {
 TaskSpec load_task_spec(const std::string & path, const std::string & data_dir);
 
 const std::vector<std::string> & known_metrics();
+
+// Throws compeval::Error (without the file name) when `route` cannot read
+// this task's answers: the
+// first-token and generative routes need label words or multiple choice
+// (an answer the model can say), not sentences to compare.
+void check_answer_route(const TaskSpec & spec, AnswerRoute route);
 
 }  // namespace compeval

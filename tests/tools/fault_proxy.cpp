@@ -4,8 +4,11 @@
 //
 //   compeval_fault_proxy --upstream 127.0.0.1:PORT [--listen-port 0] [--seed 1]
 //       [--drop R] [--reset R] [--delay R --delay-ms MS] [--error500 R]
-//       [--error429 R] [--log FILE]
+//       [--error429 R] [--log FILE] [--only PATH,PATH...]
 //
+// --only answers 404 for every path not listed (before any fault is drawn),
+// so a full server can stand for a narrower API: a chat-only one is
+// --only /v1/models,/v1/chat/completions.
 // Each request gets exactly one outcome, drawn from a seeded RNG in arrival
 // order: dropped, reset, delayed (relayed after MS), error500, error429, or
 // forwarded (relayed untouched). The counts therefore sum to "requests".
@@ -48,6 +51,7 @@ struct Options {
     double drop = 0, reset = 0, delay = 0, error500 = 0, error429 = 0;
     int delay_ms = 0;
     std::string log_path;
+    std::vector<std::string> only;  // empty: every path
 };
 
 enum class Outcome { kForward, kDrop, kReset, kDelay, kError500, kError429 };
@@ -312,6 +316,16 @@ void serve_client(const Options & opts, Stats & stats, int client) {
     Message req;
     while (read_request(client, pending, req)) {
         const bool keep = keep_alive(req);
+        const size_t from = req.start_line.find(' ') + 1;
+        const std::string path = req.start_line.substr(from, req.start_line.find(' ', from) - from);
+        if (!opts.only.empty() && std::ranges::find(opts.only, path) == opts.only.end()) {
+            if (!send_all(client, canned(404, "Not Found", keep,
+                                         R"({"error":{"message":"not offered by this API","type":"not_found"}})")) ||
+                !keep) {
+                break;
+            }
+            continue;
+        }
         const auto [outcome, after] = stats.decide();
         std::string reply;
         if (outcome == Outcome::kError500 || outcome == Outcome::kError429) {
@@ -382,6 +396,12 @@ std::optional<Options> parse_args(int argc, char ** argv) {
             o.seed = num.value_or(0);
         } else if (flag == "--log") {
             o.log_path = value;
+        } else if (flag == "--only") {
+            for (size_t at = 0; at <= value.size();) {
+                const size_t comma = std::min(value.find(',', at), value.size());
+                o.only.emplace_back(value.substr(at, comma - at));
+                at = comma + 1;
+            }
         } else {
             const auto * r = std::ranges::find(rates, flag, &std::pair<std::string_view, double *>::first);
             ok = r != rates.end() && parse_rate(argv[i + 1], *r->second);
@@ -393,7 +413,8 @@ std::optional<Options> parse_args(int argc, char ** argv) {
     }
     if (argc % 2 == 0 || o.upstream_port == 0 || o.drop + o.reset + o.delay + o.error500 + o.error429 > 1.0) {
         std::cerr << "usage: compeval_fault_proxy --upstream 127.0.0.1:PORT [--listen-port 0] [--seed 1] [--drop R]"
-                     " [--reset R] [--delay R --delay-ms MS] [--error500 R] [--error429 R] [--log FILE]\n"
+                     " [--reset R] [--delay R --delay-ms MS] [--error500 R] [--error429 R] [--log FILE]"
+                     " [--only PATH,PATH...]\n"
                      "(rates in [0,1], summing to at most 1; upstream must be 127.0.0.1)\n";
         return std::nullopt;
     }
