@@ -11,12 +11,14 @@
 // engine's and allows 1e-2 for F16 weights.
 #include "data/synthetic_items.hpp"
 #include "scoring/loglikelihood_engine.hpp"
+#include "scoring/prefix_tree.hpp"
 #include "tasks/multiple_choice.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
 
 #include <cmath>
+#include <set>
 
 namespace compeval {
 namespace {
@@ -150,6 +152,39 @@ TEST_P(EngineExactness, RankingDoesNotDependOnBatchOrThreads) {
         for (size_t r = 1; r < runs.size(); ++r) {
             EXPECT_EQ(runs[r][i].pred, base.pred) << "item " << i << " run " << r;
         }
+    }
+}
+
+// The work the engine does is the prefix tree's inner nodes, once each, in
+// every layout: a leaf's log-probability comes from its parent's logits, so
+// leaves are never decoded, and a window boundary never re-decodes the prefix
+// it shares with the previous window (the anchor sequence keeps it).
+TEST(EngineSchedule, DecodesEveryInnerNodeOnceAndNoLeaf) {
+    Model model(test::model_path("tiny-f32"));
+    const auto requests = mixed_requests(model);
+    std::vector<const std::vector<Token> *> sequences;
+    for (const auto & r : requests) {
+        sequences.push_back(&r.tokens);
+    }
+    const PrefixTree tree = PrefixTree::build(sequences);
+    // Output rows: the distinct positions that predict a continuation token.
+    std::set<int32_t> predicting;
+    for (size_t i = 0; i < requests.size(); ++i) {
+        const auto path = tree.path(tree.end_node[i]);
+        for (size_t pos = requests[i].n_context; pos < path.size(); ++pos) {
+            predicting.insert(path[pos - 1]);
+        }
+    }
+    for (const auto & [batch, sequences_in_kv] :
+         std::vector<std::pair<int, int>>{{1, 128}, {7, 3}, {64, 2}, {512, 16}}) {
+        EngineOptions options;
+        options.batch = batch;
+        options.max_sequences = sequences_in_kv;
+        LoglikelihoodEngine engine(model, options);
+        engine.loglikelihood_tokens(requests);
+        EXPECT_EQ(engine.stats().tokens_decoded, tree.size() - tree.leaves.size())
+            << "batch " << batch << " sequences " << sequences_in_kv;
+        EXPECT_EQ(engine.stats().logit_rows, predicting.size()) << "batch " << batch;
     }
 }
 

@@ -89,6 +89,37 @@ TEST(HiddenStates, BatchingDoesNotChangeTheVectors) {
     EXPECT_NE(together[0].back(), together[1].back());
 }
 
+// Requests that share a carrier sentence, end inside one another or repeat
+// exactly are decoded as one prefix tree; each must still get the vectors it
+// gets alone. A batch of 8 splits the tree over many decode calls, and a
+// subset of layers exercises the pruned last block.
+TEST(HiddenStates, SharedPrefixesAndRepeatsMatchExtractingAlone) {
+    Model model(test::model_path("tiny-f32"));
+    const int n_layer = model.facts().n_layer;
+    const std::vector<HiddenStateRequest> requests = {
+        {"This is a", " trench coat.", false}, {"This is a", " trench", false}, {"This is a trench", " coat.", false},
+        {"This is a", " trench coat.", false}, {"This is", " a snail.", false}, {"That was a", " trench coat.", false}};
+    for (const Pooling pooling : {Pooling::Last, Pooling::Mean}) {
+        HiddenStateExtractor extractor(model, {{0, 1, n_layer}, pooling, 2, 8});
+        const auto together = extractor.extract(requests);
+        ASSERT_EQ(together.size(), requests.size());
+        for (size_t r = 0; r < requests.size(); ++r) {
+            const auto alone = extractor.extract({requests[r]});
+            ASSERT_EQ(together[r].size(), 3U);
+            for (size_t l = 0; l < 3; ++l) {
+                ASSERT_EQ(together[r][l].size(), alone[0][l].size());
+                for (size_t e = 0; e < alone[0][l].size(); ++e) {
+                    ASSERT_NEAR(alone[0][l][e], together[r][l][e], 1e-4)
+                        << "request " << r << " layer " << l << (pooling == Pooling::Mean ? " mean" : " last");
+                }
+            }
+        }
+        EXPECT_EQ(together[0], together[3]);  // the repeat reads the same slots
+        // Pooling over different spans must differ somewhere: a shorter target ends earlier.
+        EXPECT_NE(together[0].back(), together[1].back());
+    }
+}
+
 TEST(HiddenStates, RejectsLayersOutsideTheModel) {
     Model model(test::model_path("tiny-f32"));
     EXPECT_THROW(HiddenStateExtractor(model, {{model.facts().n_layer + 1}, Pooling::Last}), Error);

@@ -80,5 +80,41 @@ TEST(TokenizeRequest, EmptyContextConditionsOnBos) {
     EXPECT_EQ(r.tokens.size(), 1 + model.tokenize("Hello", false).size());
 }
 
+// The batched path must give exactly the tokens of one call per request, on
+// both tokenizers, through repeated contexts, a merge across the boundary,
+// an empty context and special-token parsing.
+TEST(TokenizeRequests, SameTokensAsOneCallPerRequest) {
+    for (const auto & path : {test::model_path("tiny-f16"), bpe_model()}) {
+        Model model(path);
+        const std::vector<LoglikelihoodRequest> requests = {{"assistant:", "no", false}, {"assistant:", " yes", false},
+                                                            {"The cat ", "sat", false},  {"The cat", " sat", false},
+                                                            {"", "Hello", false},        {"The cat ", "sat", true},
+                                                            {"assistant:", "no", false}};
+        for (const int threads : {1, 2, 5}) {
+            const auto batched = tokenize_requests(model, requests, threads);
+            ASSERT_EQ(batched.size(), requests.size());
+            for (size_t i = 0; i < requests.size(); ++i) {
+                const auto alone = tokenize_request(model, requests[i]);
+                EXPECT_EQ(batched[i].tokens, alone.tokens) << path << " request " << i;
+                EXPECT_EQ(batched[i].n_context, alone.n_context) << path << " request " << i;
+                EXPECT_EQ(batched[i].boundary, alone.boundary) << path << " request " << i;
+            }
+        }
+    }
+}
+
+TEST(TokenizeRequests, AnErrorNamesTheFirstFailingRequest) {
+    Model model(test::model_path("tiny-f16"));
+    const std::vector<LoglikelihoodRequest> requests = {
+        {"The cat", " sat", false}, {"The cat", "", false}, {"The dog", " ", false}};
+    try {
+        tokenize_requests(model, requests, 2, [](size_t i) { return "item " + std::to_string(i) + ": "; });
+        FAIL() << "expected an error";
+    } catch (const Error & e) {
+        EXPECT_EQ(std::string(e.what()).rfind("item 1: ", 0), 0U) << e.what();
+        EXPECT_NE(std::string(e.what()).find("continuation is empty"), std::string::npos) << e.what();
+    }
+}
+
 }  // namespace
 }  // namespace compeval

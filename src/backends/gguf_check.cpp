@@ -12,7 +12,7 @@
 
 namespace compeval {
 
-void check_gguf_file(const std::string & path) {
+GgufTensorCounts check_gguf_file(const std::string & path) {
     namespace fs = std::filesystem;
     std::error_code ec;
     if (!fs::is_regular_file(path, ec)) {
@@ -33,14 +33,21 @@ void check_gguf_file(const std::string & path) {
         throw Error(path + ": corrupt or truncated GGUF header");
     }
     size_t data_end = gguf_get_data_offset(ctx.get());
+    GgufTensorCounts counts;
     for (int64_t i = 0; i < gguf_get_n_tensors(ctx.get()); ++i) {
-        data_end = std::max(data_end, gguf_get_data_offset(ctx.get()) + gguf_get_tensor_offset(ctx.get(), i) +
-                                          gguf_get_tensor_size(ctx.get(), i));
+        const size_t bytes = gguf_get_tensor_size(ctx.get(), i);
+        data_end = std::max(data_end, gguf_get_data_offset(ctx.get()) + gguf_get_tensor_offset(ctx.get(), i) + bytes);
+        const std::string name = gguf_get_tensor_name(ctx.get(), i);
+        const ggml_type type = gguf_get_tensor_type(ctx.get(), i);
+        if (name != "token_embd.weight" && name != "output.weight" && ggml_type_size(type) > 0) {
+            counts.non_embedding_params += bytes / ggml_type_size(type) * static_cast<uint64_t>(ggml_blck_size(type));
+        }
     }
     if (data_end > file_size) {
         throw Error(path + ": truncated GGUF (tensor data needs " + std::to_string(data_end) + " bytes, file has " +
                     std::to_string(file_size) + ")");
     }
+    return counts;
 }
 
 }  // namespace compeval

@@ -16,6 +16,7 @@ struct ModelFacts {
     std::string architecture;
     std::string name;
     uint64_t n_params = 0;
+    uint64_t n_params_non_embedding = 0;  // without the token embedding and output layer (0: not known)
     uint64_t file_bytes = 0;
     int n_layer = 0;
     int n_embd = 0;

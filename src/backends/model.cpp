@@ -31,7 +31,7 @@ std::string meta_string(const llama_model * model, const char * key) {
 
 Model::Model(const std::string & path, const ModelOptions & options) {
     ensure_llama_backend();
-    check_gguf_file(path);
+    const GgufTensorCounts counts = check_gguf_file(path);
     clear_last_llama_error();
     llama_model_params params = llama_model_default_params();
     params.n_gpu_layers = options.n_gpu_layers;
@@ -53,6 +53,7 @@ Model::Model(const std::string & path, const ModelOptions & options) {
     facts_.n_vocab = llama_vocab_n_tokens(vocab_);
     if (!options.vocab_only) {  // a vocab-only load has no hyperparameters to ask for
         facts_.n_params = llama_model_n_params(model_);
+        facts_.n_params_non_embedding = counts.non_embedding_params;
         facts_.n_layer = llama_model_n_layer(model_);
         facts_.n_embd = llama_model_n_embd(model_);
         facts_.n_head = llama_model_n_head(model_);

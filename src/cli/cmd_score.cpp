@@ -108,6 +108,13 @@ void run_score(const ScoreArgs & args) {
     const auto & stats = engine.stats();
     const auto & facts = model.facts();
 
+    // The roofline's count: every decoded token through the non-embedding
+    // weights, every read row through the output layer (2 FLOPs per weight).
+    const double useful_gflop =
+        2.0 *
+        (static_cast<double>(facts.n_params_non_embedding) * static_cast<double>(stats.tokens_decoded) +
+         static_cast<double>(facts.n_embd) * facts.n_vocab * static_cast<double>(stats.logit_rows)) /
+        1e9;
     nlohmann::json meta = {{"compeval_version", kVersion},
                            {"llama_cpp", kLlamaVersion},
                            {"model",
@@ -129,6 +136,8 @@ void run_score(const ScoreArgs & args) {
                             {{"seconds", seconds},
                              {"decode_seconds", stats.decode_seconds},
                              {"tokens_decoded", stats.tokens_decoded},
+                             {"logit_rows", stats.logit_rows},
+                             {"useful_gflop", useful_gflop},
                              {"tokens_requested", stats.tokens_requested}}}};
     std::ofstream(args.out + ".meta.json") << meta.dump(2) << '\n';
 
@@ -145,6 +154,8 @@ void run_score(const ScoreArgs & args) {
     fmt::print("time       {:.2f}s ({:.1f} items/s, {:.0f} tokens/s decoded)\n", seconds,
                static_cast<double>(summary.n_items) / seconds,
                static_cast<double>(stats.tokens_decoded) / std::max(stats.decode_seconds, 1e-9));
+    fmt::print("compute    {:.1f} GFLOP useful, {:.1f} GFLOP/s over the decode calls\n", useful_gflop,
+               useful_gflop / std::max(stats.decode_seconds, 1e-9));
     fmt::print("wrote      {} and {}.meta.json\n", args.out, args.out);
 }
 

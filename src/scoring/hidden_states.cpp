@@ -2,13 +2,16 @@
 
 #include "backends/llama_runtime.hpp"
 #include "scoring/loglikelihood_engine.hpp"
+#include "scoring/prefix_tree.hpp"
 #include "scoring/requests.hpp"
+#include "scoring/tree_schedule.hpp"
 #include "util/error.hpp"
 
 #include <ggml-backend.h>
 #include <ggml.h>
 #include <llama.h>
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <string>
@@ -64,6 +67,8 @@ std::string tensor_name(int layer) {
 
 using ContextPtr = std::unique_ptr<llama_context, decltype(&llama_free)>;
 
+constexpr int kSequences = 64;  // KV sequences of the extraction context
+
 }  // namespace
 
 HiddenStateExtractor::HiddenStateExtractor(const Model & model, HiddenStateOptions options)
@@ -83,14 +88,49 @@ HiddenStateExtractor::HiddenStateExtractor(const Model & model, HiddenStateOptio
 }
 
 std::vector<LayerVectors> HiddenStateExtractor::extract(const std::vector<HiddenStateRequest> & requests) {
-    std::vector<TokenizedRequest> tokenized;
-    size_t max_len = 0;
-    for (const auto & r : requests) {
-        tokenized.push_back(tokenize_request(model_, {r.context, r.target, r.parse_special}));
-        max_len = std::max(max_len, tokenized.back().tokens.size());
+    if (requests.empty()) {
+        return {};
     }
-    const int n_batch = std::max(options_.batch, static_cast<int>(max_len));
+    const int threads = resolve_threads(options_.threads);
+    std::vector<LoglikelihoodRequest> texts;
+    texts.reserve(requests.size());
+    for (const auto & r : requests) {
+        texts.push_back({r.context, r.target, r.parse_special});
+    }
+    const std::vector<TokenizedRequest> tokenized = tokenize_requests(model_, texts, threads);
+    size_t max_len = 0;
+    std::vector<const std::vector<Token> *> sequences;
+    for (const auto & t : tokenized) {
+        max_len = std::max(max_len, t.tokens.size());
+        sequences.push_back(&t.tokens);
+    }
+    // Requests share their prefixes (a carrier sentence, a repeated head
+    // noun) as scoring does: a token's residual stream depends only on the
+    // tokens before it, so each tree node is decoded once, and its vectors are
+    // kept where some request pools them.
+    const PrefixTree tree = PrefixTree::build(sequences);
+    std::vector<int32_t> slot(tree.size(), -1);
+    std::vector<std::vector<int32_t>> pooled_nodes(requests.size());
+    int32_t n_slots = 0;
+    for (size_t i = 0; i < tokenized.size(); ++i) {
+        auto & nodes = pooled_nodes[i];
+        for (int32_t n = tree.end_node[i]; n >= 0 && tree.depth[n] >= static_cast<int32_t>(tokenized[i].n_context);
+             n = tree.parent[n]) {
+            nodes.push_back(n);
+            if (options_.pooling == Pooling::Last) {
+                break;
+            }
+        }
+        std::reverse(nodes.begin(), nodes.end());  // summed in position order
+        for (const int32_t n : nodes) {
+            if (slot[n] < 0) {
+                slot[n] = n_slots++;
+            }
+        }
+    }
     const auto n_embd = static_cast<size_t>(model_.facts().n_embd);
+    std::vector<std::vector<float>> stored(options_.layers.size(),
+                                           std::vector<float>(static_cast<size_t>(n_slots) * n_embd));
 
     Capture capture;
     for (size_t i = 0; i < options_.layers.size(); ++i) {
@@ -100,62 +140,24 @@ std::vector<LayerVectors> HiddenStateExtractor::extract(const std::vector<Hidden
             capture.wanted[tensor_name(options_.layers[i])] = static_cast<int>(i);
         }
     }
-    llama_context_params params = llama_context_default_params();
-    params.n_ctx = static_cast<uint32_t>(n_batch);
-    params.n_batch = static_cast<uint32_t>(n_batch);
-    params.n_ubatch = static_cast<uint32_t>(n_batch);  // one ubatch per decode: rows map to batch order
-    params.n_seq_max = 64;
-    params.n_outputs_max = static_cast<uint32_t>(std::max(n_batch, 64));
-    params.kv_unified = true;
-    params.n_threads = resolve_threads(options_.threads);
-    params.n_threads_batch = params.n_threads;
-    params.type_k = GGML_TYPE_F32;
-    params.type_v = GGML_TYPE_F32;
-    params.flash_attn_type = LLAMA_FLASH_ATTN_TYPE_DISABLED;
-    params.cb_eval = capture_callback;
-    params.cb_eval_user_data = &capture;
-    params.no_perf = true;
-    ContextPtr ctx(llama_init_from_model(model_.raw(), params), &llama_free);
-    if (!ctx) {
-        throw Error("cannot create a llama.cpp context for hidden states: " + last_llama_error());
-    }
+    EngineOptions engine;
+    engine.threads = threads;
+    engine.batch = options_.batch;  // one ubatch per decode: captured rows are in batch order
+    const int window = std::max(options_.batch, static_cast<int>(max_len));
+    ContextPtr ctx(create_engine_context(model_, engine, static_cast<int>(max_len) + window, kSequences, true,
+                                         {capture_callback, &capture}),
+                   &llama_free);
+    const int ctx_cells = static_cast<int>(llama_n_ctx(ctx.get()));
 
-    std::vector<LayerVectors> results(requests.size());
-    llama_batch batch = llama_batch_init(n_batch, 0, 1);
+    llama_batch batch = llama_batch_init(options_.batch, 0, kSequences);
     std::unique_ptr<llama_batch, void (*)(llama_batch *)> batch_guard(&batch,
                                                                       [](llama_batch * b) { llama_batch_free(*b); });
-    for (size_t first = 0; first < tokenized.size();) {
-        // Pack whole requests, one sequence each.
-        size_t last = first;
-        size_t n_tokens = 0;
-        while (last < tokenized.size() && static_cast<int>(last - first) < 64 &&
-               n_tokens + tokenized[last].tokens.size() <= static_cast<size_t>(n_batch)) {
-            n_tokens += tokenized[last].tokens.size();
-            ++last;
-        }
-        batch.n_tokens = 0;
-        std::vector<std::vector<int>> span_rows(last - first);     // batch indices pooled per request
-        std::vector<std::vector<int>> span_outputs(last - first);  // same, as output indices
-        int n_outputs = 0;
-        for (size_t r = first; r < last; ++r) {
-            const auto & req = tokenized[r];
-            for (size_t p = 0; p < req.tokens.size(); ++p) {
-                const bool pooled =
-                    p >= req.n_context && (options_.pooling == Pooling::Mean || p + 1 == req.tokens.size());
-                const int i = batch.n_tokens++;
-                batch.token[i] = req.tokens[p];
-                batch.pos[i] = static_cast<llama_pos>(p);
-                batch.n_seq_id[i] = 1;
-                batch.seq_id[i][0] = static_cast<llama_seq_id>(r - first);
-                batch.logits[i] = pooled ? 1 : 0;
-                if (pooled) {
-                    span_rows[r - first].push_back(i);
-                    span_outputs[r - first].push_back(n_outputs++);
-                }
-            }
-        }
-        for (auto & d : capture.data) {
-            d.clear();
+    std::vector<int32_t> batch_nodes;
+    std::vector<int> output_row;  // per batch token: its row among the outputs
+    int n_outputs = 0;
+    const auto flush = [&] {
+        if (batch.n_tokens == 0) {
+            return;
         }
         capture.data.assign(options_.layers.size(), {});
         capture.rows.assign(options_.layers.size(), 0);
@@ -166,33 +168,61 @@ std::vector<LayerVectors> HiddenStateExtractor::extract(const std::vector<Hidden
         for (size_t li = 0; li < options_.layers.size(); ++li) {
             const auto & data = capture.data[li];
             const int64_t rows = capture.rows[li];
-            if (data.empty()) {
+            // The last block's output is pruned to the output rows unless every token is an output.
+            const bool pruned = rows == n_outputs && rows != batch.n_tokens;
+            if (data.empty() && n_outputs > 0) {
                 throw Error("layer " + std::to_string(options_.layers[li]) + " (" + tensor_name(options_.layers[li]) +
                             ") was not produced by the " + model_.facts().architecture + " graph");
             }
-            // The last block's output is pruned to the output rows unless every token is an output.
-            const bool pruned = rows == n_outputs && rows != batch.n_tokens;
             if (!pruned && rows != batch.n_tokens) {
                 throw Error("unexpected row count " + std::to_string(rows) + " for " +
                             tensor_name(options_.layers[li]));
             }
-            for (size_t r = first; r < last; ++r) {
-                const auto & idx = pruned ? span_outputs[r - first] : span_rows[r - first];
-                std::vector<float> pooled(n_embd, 0.0F);
-                for (int row : idx) {
-                    const float * v = data.data() + static_cast<size_t>(row) * n_embd;
-                    for (size_t e = 0; e < n_embd; ++e) {
-                        pooled[e] += v[e];
-                    }
+            for (int i = 0; i < batch.n_tokens; ++i) {
+                const int32_t s = slot[batch_nodes[static_cast<size_t>(i)]];
+                if (s < 0) {
+                    continue;
                 }
-                for (auto & x : pooled) {
-                    x /= static_cast<float>(idx.size());
-                }
-                results[r].push_back(std::move(pooled));
+                const auto row = static_cast<size_t>(pruned ? output_row[static_cast<size_t>(i)] : i);
+                std::copy_n(data.data() + row * n_embd, n_embd, stored[li].data() + static_cast<size_t>(s) * n_embd);
             }
         }
-        llama_memory_clear(llama_get_memory(ctx.get()), true);
-        first = last;
+        batch.n_tokens = 0;
+        batch_nodes.clear();
+        output_row.clear();
+        n_outputs = 0;
+    };
+    const auto add = [&](int32_t node, const std::vector<llama_seq_id> & seqs) {
+        const int i = batch.n_tokens++;
+        batch.token[i] = tree.token[node];
+        batch.pos[i] = tree.depth[node];
+        batch.n_seq_id[i] = static_cast<int32_t>(seqs.size());
+        std::copy(seqs.begin(), seqs.end(), batch.seq_id[i]);
+        batch.logits[i] = slot[node] >= 0 ? 1 : 0;
+        batch_nodes.push_back(node);
+        output_row.push_back(batch.logits[i] != 0 ? n_outputs++ : -1);
+        if (batch.n_tokens == options_.batch) {
+            flush();
+        }
+    };
+    schedule_tree(tree, llama_get_memory(ctx.get()), {ctx_cells, window, kSequences, true}, add,
+                  [&](size_t) { flush(); });
+
+    std::vector<LayerVectors> results(requests.size());
+    for (size_t r = 0; r < requests.size(); ++r) {
+        for (size_t li = 0; li < options_.layers.size(); ++li) {
+            std::vector<float> pooled(n_embd, 0.0F);
+            for (const int32_t n : pooled_nodes[r]) {
+                const float * v = stored[li].data() + static_cast<size_t>(slot[n]) * n_embd;
+                for (size_t e = 0; e < n_embd; ++e) {
+                    pooled[e] += v[e];
+                }
+            }
+            for (auto & x : pooled) {
+                x /= static_cast<float>(pooled_nodes[r].size());
+            }
+            results[r].push_back(std::move(pooled));
+        }
     }
     return results;
 }

@@ -3,7 +3,9 @@
 #include "backends/llama_runtime.hpp"
 #include "scoring/prefix_tree.hpp"
 #include "scoring/token_distribution.hpp"
+#include "scoring/tree_schedule.hpp"
 #include "util/error.hpp"
+#include "util/parallel.hpp"
 
 #include <llama.h>
 
@@ -91,21 +93,12 @@ class BatchRunner {
                 rows_.push_back(i);
             }
         }
+        stats_.logit_rows += rows_.size();
         summaries_.resize(rows_.size());
-        const auto work = [this](size_t first, size_t step) {
-            for (size_t r = first; r < rows_.size(); r += step) {
-                summaries_[r] = summarize_logits(llama_get_logits_ith(ctx_, rows_[r]), static_cast<size_t>(n_vocab_));
-            }
-        };
-        const size_t n_workers = std::min<size_t>(static_cast<size_t>(n_threads_), rows_.size() / 8 + 1);
-        std::vector<std::thread> workers;
-        for (size_t w = 1; w < n_workers; ++w) {
-            workers.emplace_back(work, w, n_workers);
-        }
-        work(0, n_workers);
-        for (auto & t : workers) {
-            t.join();
-        }
+        const int n_workers = std::min(n_threads_, static_cast<int>(rows_.size() / 8) + 1);
+        parallel_for(rows_.size(), n_workers, [this](size_t r) {
+            summaries_[r] = summarize_logits(llama_get_logits_ith(ctx_, rows_[r]), static_cast<size_t>(n_vocab_));
+        });
         for (size_t r = 0; r < rows_.size(); ++r) {
             score_children(nodes_[static_cast<size_t>(rows_[r])], llama_get_logits_ith(ctx_, rows_[r]), summaries_[r]);
         }
@@ -136,13 +129,6 @@ class BatchRunner {
 
 }  // namespace
 
-int resolve_threads(int threads) {
-    if (threads > 0) {
-        return threads;
-    }
-    return static_cast<int>(std::max(1U, std::thread::hardware_concurrency()));
-}
-
 LoglikelihoodEngine::LoglikelihoodEngine(const Model & model, EngineOptions options)
     : model_(model), options_(std::move(options)) {
     if (options_.batch < 1) {
@@ -162,7 +148,7 @@ LoglikelihoodEngine::~LoglikelihoodEngine() {
 }
 
 llama_context * create_engine_context(const Model & model, const EngineOptions & options, int n_ctx, int n_seq_max,
-                                      bool kv_unified) {
+                                      bool kv_unified, EvalCallback eval) {
     llama_context_params params = llama_context_default_params();
     params.n_ctx = static_cast<uint32_t>(n_ctx);
     params.n_batch = static_cast<uint32_t>(options.batch);
@@ -175,6 +161,8 @@ llama_context * create_engine_context(const Model & model, const EngineOptions &
     params.kv_unified = kv_unified;
     params.flash_attn_type = options.flash_attention ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
     params.no_perf = true;
+    params.cb_eval = eval.callback;
+    params.cb_eval_user_data = eval.user_data;
     if (options.f32_kv_cache) {
         params.type_k = GGML_TYPE_F32;
         params.type_v = GGML_TYPE_F32;
@@ -256,85 +244,18 @@ std::vector<LoglikelihoodResult> LoglikelihoodEngine::loglikelihood_tokens(
     // the previous one, at most one sequence long) plus one window of new tokens.
     const int window = std::max(options_.window_tokens, static_cast<int>(max_len));
     ensure_context(static_cast<int>(max_len) + window);
-    llama_memory_t memory = llama_get_memory(ctx_);
-    llama_memory_clear(memory, true);
-
     BatchRunner runner(ctx_, tree, scores, options_.batch, options_.max_sequences, options_.threads, stats_);
-    const auto n_leaves = tree.leaves.size();
-    const int max_lanes = options_.max_sequences - 1;
-    llama_seq_id anchor_seq = -1;
-    int32_t anchor_len = 0;
-    std::vector<llama_seq_id> lane_seq;
-    std::vector<std::vector<int32_t>> lane_path;
-    std::vector<llama_seq_id> seq_ids;
-
-    for (size_t a = 0; a < n_leaves;) {
-        // Choose the window [a, b): leaves whose new tokens fit the KV budget.
-        const int budget = ctx_cells_ - anchor_len;
-        size_t b = a;
-        int window_tokens = 0;
-        while (b < n_leaves && static_cast<int>(b - a) < max_lanes) {
-            const int fresh = tree.depth[tree.leaves[b]] + 1 - (b == a ? anchor_len : tree.leaf_shared[b]);
-            if (b > a && window_tokens + fresh > std::min(budget, window)) {
-                break;
+    // Scoring reads a leaf's log-probability from its parent's logits.
+    const TreeScheduleOptions schedule{ctx_cells_, window, options_.max_sequences, false};
+    schedule_tree(
+        tree, llama_get_memory(ctx_), schedule,
+        [&](int32_t node, const std::vector<llama_seq_id> & seqs) { runner.add(node, seqs); },
+        [&](size_t leaves_done) {
+            runner.flush();
+            if (options_.progress) {
+                options_.progress(leaves_done, tree.leaves.size());
             }
-            window_tokens += fresh;
-            ++b;
-        }
-
-        lane_seq.clear();
-        lane_path.clear();
-        for (llama_seq_id s = 0; lane_seq.size() < b - a; ++s) {
-            if (s != anchor_seq) {
-                lane_seq.push_back(s);
-            }
-        }
-        // Each lane starts with the part of the anchor it shares.
-        int32_t shared_with_anchor = anchor_len;
-        for (size_t j = a; j < b; ++j) {
-            if (j > a) {
-                shared_with_anchor = std::min(shared_with_anchor, tree.leaf_shared[j]);
-            }
-            if (anchor_seq >= 0 && shared_with_anchor > 0) {
-                llama_memory_seq_cp(memory, anchor_seq, lane_seq[j - a], 0, shared_with_anchor);
-            }
-            lane_path.push_back(tree.path(tree.leaves[j]));
-        }
-        // New tokens in DFS order (every parent precedes its children); each
-        // token joins every lane of this window whose path runs through it.
-        for (size_t j = a; j < b; ++j) {
-            const auto & path = lane_path[j - a];
-            const int32_t first_new = j == a ? anchor_len : tree.leaf_shared[j];
-            for (int32_t pos = first_new; pos < static_cast<int32_t>(path.size()); ++pos) {
-                seq_ids.assign(1, lane_seq[j - a]);
-                for (size_t k = j + 1; k < b && tree.leaf_shared[k] > pos; ++k) {
-                    seq_ids.push_back(lane_seq[k - a]);
-                }
-                runner.add(path[static_cast<size_t>(pos)], seq_ids);
-            }
-        }
-        runner.flush();
-
-        // Keep only what the next window shares with this window's last leaf.
-        if (anchor_seq >= 0) {
-            llama_memory_seq_rm(memory, anchor_seq, -1, -1);
-        }
-        for (size_t j = a; j + 1 < b; ++j) {
-            llama_memory_seq_rm(memory, lane_seq[j - a], -1, -1);
-        }
-        anchor_seq = lane_seq[b - 1 - a];
-        anchor_len = b < n_leaves ? tree.leaf_shared[b] : 0;
-        llama_memory_seq_rm(memory, anchor_seq, anchor_len, -1);
-        if (anchor_len == 0) {
-            llama_memory_seq_rm(memory, anchor_seq, -1, -1);
-            anchor_seq = -1;
-        }
-        a = b;
-        if (options_.progress) {
-            options_.progress(a, n_leaves);
-        }
-    }
-    llama_memory_clear(memory, true);
+        });
 
     for (size_t i = 0; i < requests.size(); ++i) {
         auto & out = results[i];

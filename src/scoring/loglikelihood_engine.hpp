@@ -4,6 +4,9 @@
 #include "backends/model.hpp"
 #include "scoring/loglikelihood_scorer.hpp"
 #include "scoring/requests.hpp"
+#include "util/parallel.hpp"
+
+#include <ggml-backend.h>
 
 #include <atomic>
 #include <cstdint>
@@ -39,6 +42,7 @@ struct EngineOptions {
 struct EngineStats {
     uint64_t tokens_decoded = 0;    // tokens actually run through the model
     uint64_t tokens_requested = 0;  // sum of all request lengths (what naive scoring would run)
+    uint64_t logit_rows = 0;        // decoded positions whose logits were read (output-layer rows)
     uint64_t decode_calls = 0;
     double decode_seconds = 0.0;
 };
@@ -77,10 +81,12 @@ class LoglikelihoodEngine : public LoglikelihoodScorer {
 // A llama.cpp context as the engines use one: EngineOptions' batch, threads,
 // KV cache type, flash attention and cancel flag, `n_seq_max` sequences
 // (sharing cells when `kv_unified`). Throws compeval::Error naming the size.
+// `eval` observes the graph's tensors (the hidden-state extractor's capture).
+struct EvalCallback {
+    ggml_backend_sched_eval_callback callback = nullptr;
+    void * user_data = nullptr;
+};
 llama_context * create_engine_context(const Model & model, const EngineOptions & options, int n_ctx, int n_seq_max,
-                                      bool kv_unified);
-
-// Resolves 0 to the number of hardware threads.
-int resolve_threads(int threads);
+                                      bool kv_unified, EvalCallback eval = {});
 
 }  // namespace compeval

@@ -4,6 +4,7 @@
 #include "backends/language_model.hpp"
 
 #include <cstddef>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -50,5 +51,13 @@ struct LoglikelihoodResult {
 // the first continuation token has a prediction. Throws compeval::Error only
 // when the continuation text is empty or its text yields no token at all.
 TokenizedRequest tokenize_request(const LanguageModel & model, const LoglikelihoodRequest & request);
+
+// tokenize_request for many requests: each distinct context is tokenized once
+// and the work is spread over `threads` threads (a tokenizer is read-only; a
+// remote model serialises its own calls). The same tokens as one call per
+// request. An error names where(index) of the first failing request.
+std::vector<TokenizedRequest> tokenize_requests(const LanguageModel & model,
+                                                const std::vector<LoglikelihoodRequest> & requests, int threads,
+                                                const std::function<std::string(size_t)> & where = {});
 
 }  // namespace compeval

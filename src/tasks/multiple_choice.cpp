@@ -38,19 +38,20 @@ std::vector<McItemScore> score_mc_items(
     all.reserve(items.size());
     for (size_t first = 0; first < items.size(); first += chunk_items) {
         const size_t last = std::min(items.size(), first + chunk_items);
-        std::vector<TokenizedRequest> requests;
+        std::vector<LoglikelihoodRequest> texts;
+        std::vector<size_t> item_of;
         for (size_t i = first; i < last; ++i) {
-            const std::string where = items_path + ":" + std::to_string(items[i].line) + ": ";
-            for (const auto & request : mc_requests(items[i])) {
-                try {
-                    requests.push_back(tokenize_request(model, request));
-                } catch (const Error & e) {
-                    throw Error(where + e.what());
-                }
-                if (n_ctx_train > 0 && requests.back().tokens.size() > static_cast<size_t>(n_ctx_train)) {
-                    throw Error(where + "context and choice are " + std::to_string(requests.back().tokens.size()) +
-                                " tokens, longer than the model's context window of " + std::to_string(n_ctx_train));
-                }
+            for (auto & request : mc_requests(items[i])) {
+                texts.push_back(std::move(request));
+                item_of.push_back(i);
+            }
+        }
+        const auto where = [&](size_t r) { return items_path + ":" + std::to_string(items[item_of[r]].line) + ": "; };
+        const std::vector<TokenizedRequest> requests = tokenize_requests(model, texts, engine.options().threads, where);
+        for (size_t r = 0; r < requests.size(); ++r) {
+            if (n_ctx_train > 0 && requests[r].tokens.size() > static_cast<size_t>(n_ctx_train)) {
+                throw Error(where(r) + "context and choice are " + std::to_string(requests[r].tokens.size()) +
+                            " tokens, longer than the model's context window of " + std::to_string(n_ctx_train));
             }
         }
         const auto results = engine.loglikelihood_tokens(requests);

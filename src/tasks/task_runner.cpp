@@ -4,6 +4,7 @@
 #include "tasks/item_sample.hpp"
 #include "tasks/task_prompts.hpp"
 #include "util/error.hpp"
+#include "util/parallel.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -119,14 +120,10 @@ PreparedTask prepare_task(const LanguageModel & model, const TaskSpec & spec, co
     const bool chat = use_chat_form(model, spec, options.form == PromptForm::Chat, options.form == PromptForm::Auto);
     result.form = chat ? "chat" : "plain";
 
+    std::vector<const TaskItem *> request_item;
     auto add_request = [&](const std::string & context, const std::string & choice, const TaskItem & item) {
-        LoglikelihoodRequest request{context, chat ? strip_leading_space(choice) : choice, chat};
-        try {
-            prepared.tokenized.push_back(tokenize_request(model, request));
-        } catch (const Error & e) {
-            throw Error(item_location(spec, item) + e.what());
-        }
-        prepared.requests.push_back(std::move(request));
+        prepared.requests.push_back({context, chat ? strip_leading_space(choice) : choice, chat});
+        request_item.push_back(&item);
     };
     for (const auto & v : spec.prompts) {
         const std::string calibration = chat
@@ -148,6 +145,8 @@ PreparedTask prepare_task(const LanguageModel & model, const TaskSpec & spec, co
             result.results.push_back(std::move(r));
         }
     }
+    prepared.tokenized = tokenize_requests(model, prepared.requests, resolve_threads(options.threads),
+                                           [&](size_t i) { return item_location(spec, *request_item[i]); });
     return prepared;
 }
 

@@ -25,6 +25,7 @@ enum class PromptForm {
 struct TaskRunOptions {
     PromptForm form = PromptForm::Auto;
     ItemLimit limit;  // items per split (n = 0: all), drawn as item_sample.hpp says
+    int threads = 0;  // tokenizing threads (0: all hardware threads)
 };
 
 struct TaskItemResult {
