@@ -13,7 +13,7 @@ packages=(build-essential cmake git pkg-config nodejs npm
 if [ "${COMPEVAL_WITH_BROWSER:-0}" = 1 ]; then packages+=(chromium); fi
 # The lab trains its models with libtorch on OpenBLAS (~650 MB of packages;
 # the engine builds without them). scripts/test.sh and scripts/demo.sh set this.
-if [ "${COMPEVAL_WITH_LAB:-0}" = 1 ]; then packages+=(libtorch-dev libopenblas0-pthread); fi
+if [ "${COMPEVAL_WITH_LAB:-0}" = 1 ]; then packages+=(libtorch-dev libopenblas0-pthread libblas-dev); fi
 missing=()
 for p in "${packages[@]}"; do
   # npm may come with a Node.js that was not installed from Debian.

@@ -93,6 +93,7 @@ void add_lab_command(CLI::App & app) {
         std::string language;
         std::string out;
         std::string size = "200k";
+        std::string loop = "fused";
         TrainConfig config;
     };
     auto targs = std::make_shared<TrainArgs>();
@@ -107,8 +108,14 @@ void add_lab_command(CLI::App & app) {
     train->add_option("--batch", targs->config.batch, "Sentences per step")->capture_default_str();
     train->add_option("--lr", targs->config.learning_rate, "Peak learning rate")->capture_default_str();
     train->add_option("--seed", targs->config.seed, "Seed")->capture_default_str();
-    train->add_option("-t,--threads", targs->config.threads, "Threads (0 = all)")->capture_default_str();
+    train->add_option("-t,--threads", targs->config.threads, "Threads for the model's kernels (0 = all)")
+        ->capture_default_str();
+    train
+        ->add_option("--train-loop", targs->loop,
+                     "fused, or reference: the per-tensor torch optimizer loop, for comparison (bench/lab-train)")
+        ->capture_default_str();
     train->callback([targs] {
+        targs->config.loop = parse_train_loop(targs->loop);
         const std::string & dir = targs->language;
         const WordVocab vocab(read_lines(dir + "/words.txt"));
         auto encode = [&](const std::string & file) {
@@ -142,6 +149,7 @@ void add_lab_command(CLI::App & app) {
 
     auto zoo_file = std::make_shared<std::string>();
     auto zoo_out = std::make_shared<std::string>();
+    auto zoo_loop = std::make_shared<std::string>("fused");
     auto * zoo =
         lab->add_subcommand("zoo",
                             "Build (or resume) a model zoo from a config: the language and every size x seed, trained\n"
@@ -149,8 +157,13 @@ void add_lab_command(CLI::App & app) {
                             "suite.yaml (run it with compeval run).");
     zoo->add_option("config", *zoo_file, "Zoo file (YAML), e.g. lab/zoo-default.yaml")->required();
     zoo->add_option("-o,--out", *zoo_out, "Zoo directory")->required();
-    zoo->callback([zoo_file, zoo_out] {
-        const auto config = load_zoo_config(*zoo_file);
+    zoo->add_option("--train-loop", *zoo_loop,
+                    "fused (models side by side, one thread each), or reference: one model at a time with the\n"
+                    "per-tensor torch optimizer loop, for comparison (bench/lab-train)")
+        ->capture_default_str();
+    zoo->callback([zoo_file, zoo_out, zoo_loop] {
+        auto config = load_zoo_config(*zoo_file);
+        config.train.loop = parse_train_loop(*zoo_loop);
         const auto built =
             build_zoo(config, *zoo_out, [](const std::string & line) { fmt::print(stderr, "lab: {}\n", line); });
         fmt::print("zoo {}: {} models trained, {} kept; wrote {}/zoo.json and {}/suite.yaml\n", config.name,

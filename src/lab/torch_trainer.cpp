@@ -1,13 +1,19 @@
 // The only file that includes libtorch (each such file takes ~35 s to compile).
+#include "lab/flat_adamw.hpp"
+#include "lab/flat_decoder.hpp"
 #include "lab/trainer.hpp"
 #include "model/random_model.hpp"
 #include "util/error.hpp"
+#include "util/parallel.hpp"
 
 #include <torch/torch.h>
+
+#include <dlfcn.h>
 
 #include <chrono>
 #include <cmath>
 #include <map>
+#include <mutex>
 #include <numeric>
 #include <random>
 
@@ -101,9 +107,14 @@ struct Decoder : torch::nn::Module {
     torch::nn::Linear output{nullptr};
 };
 
+struct Batch {
+    torch::Tensor inputs;
+    torch::Tensor targets;
+    int64_t n_targets = 0;  // predicted tokens (not padding)
+};
+
 // A padded batch: inputs [BOS, w..., EOS] and targets shifted by one.
-std::pair<torch::Tensor, torch::Tensor> make_batch(const std::vector<const std::vector<int> *> & sentences, int bos,
-                                                   int eos) {
+Batch make_batch(const std::vector<const std::vector<int> *> & sentences, int bos, int eos) {
     size_t longest = 0;
     for (const auto * s : sentences) {
         longest = std::max(longest, s->size() + 1);
@@ -122,21 +133,101 @@ std::pair<torch::Tensor, torch::Tensor> make_batch(const std::vector<const std::
         }
         tg[static_cast<int64_t>(r)][static_cast<int64_t>(s.size())] = eos;
     }
-    return {inputs, targets};
+    int64_t n_targets = 0;
+    for (const auto * s : sentences) {
+        n_targets += static_cast<int64_t>(s->size()) + 1;
+    }
+    return {inputs, targets, n_targets};
+}
+
+// OpenBLAS keeps its own thread pool; a model trained on one thread must not
+// hand its matrix products to it (and models trained side by side would
+// contend for it).
+void set_blas_threads(int threads) {
+    using SetThreads = void (*)(int);
+    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-reinterpret-cast)
+    if (auto * set = reinterpret_cast<SetThreads>(dlsym(RTLD_DEFAULT, "openblas_set_num_threads"))) {
+        set(threads);
+    }
+}
+
+// torch's default generator is process-wide: a model's initial weights are
+// drawn under this lock so that models built in parallel threads get the
+// weights of their own seed.
+std::mutex & init_mutex() {
+    static std::mutex m;
+    return m;
 }
 
 }  // namespace
 
 struct LabModel::Impl {
     Impl(const LabModelShape & s, int vocab, uint64_t seed) : shape(s), n_vocab(vocab) {
+        const std::lock_guard<std::mutex> lock(init_mutex());
         torch::manual_seed(seed);
         model = std::make_shared<Decoder>(s, vocab);
     }
     LabModelShape shape;
     int n_vocab;
     std::shared_ptr<Decoder> model;
+    // The fused loop's storage: every parameter is a view into flat_params
+    // (so export and evaluation read what FlatDecoder trains), flat_grads
+    // lies parallel to it.
+    torch::Tensor flat_params;
+    torch::Tensor flat_grads;
+    std::unique_ptr<FlatDecoder> decoder;
 
-    double mean_loss(const std::vector<std::vector<int>> & data, int batch) {
+    void flatten() {
+        if (flat_params.defined()) {
+            return;
+        }
+        torch::NoGradGuard no_grad;
+        auto params = model->parameters();
+        int64_t n = 0;
+        for (const auto & p : params) {
+            n += p.numel();
+        }
+        flat_params = torch::empty({n});
+        flat_grads = torch::zeros({n});
+        int64_t offset = 0;
+        for (auto & p : params) {
+            const int64_t k = p.numel();
+            auto view = flat_params.narrow(0, offset, k).view(p.sizes());
+            view.copy_(p);
+            p.set_data(view);
+            offset += k;
+        }
+        decoder = std::make_unique<FlatDecoder>(FlatDecoderShape{shape.n_embd, shape.n_head, shape.n_ff, n_vocab},
+                                                layout(), kRmsEps, kRopeBase);
+    }
+
+    // Where each weight lies in flat_params; wq, wk, wv (and gate, up) are
+    // registered one after another, so each set is one matrix there.
+    FlatDecoderLayout layout() const {
+        const auto at = [&](const torch::Tensor & t) { return t.data_ptr<float>() - flat_params.data_ptr<float>(); };
+        const auto stacked = [&](const std::vector<torch::Tensor> & parts) {
+            int64_t next = at(parts.front());
+            for (const auto & p : parts) {
+                if (at(p) != next) {
+                    throw Error("lab model: weights to stack are not adjacent");
+                }
+                next += p.numel();
+            }
+            return at(parts.front());
+        };
+        FlatDecoderLayout l;
+        l.embed = at(model->embed->weight);
+        for (const auto & blk : model->blocks) {
+            l.layers.push_back({at(blk->attn_norm), at(blk->ffn_norm),
+                                stacked({blk->wq->weight, blk->wk->weight, blk->wv->weight}), at(blk->wo->weight),
+                                stacked({blk->gate->weight, blk->up->weight}), at(blk->down->weight)});
+        }
+        l.output_norm = at(model->output_norm);
+        l.output = at(model->output->weight);
+        return l;
+    }
+
+    double mean_loss(const std::vector<std::vector<int>> & data, int batch, bool fused) {
         torch::NoGradGuard no_grad;
         model->eval();
         double sum = 0;
@@ -146,13 +237,19 @@ struct LabModel::Impl {
             for (size_t i = first; i < std::min(data.size(), first + static_cast<size_t>(batch)); ++i) {
                 rows.push_back(&data[i]);
             }
-            auto [inputs, targets] = make_batch(rows, WordVocab::bos(), WordVocab::eos());
-            auto logits = model->forward(inputs);
+            if (fused) {
+                const auto batch = make_token_batch(rows, WordVocab::bos(), WordVocab::eos());
+                sum += decoder->loss_sum(flat_params.data_ptr<float>(), batch);
+                count += static_cast<int64_t>(batch.ids.size());
+                continue;
+            }
+            const auto batch = make_batch(rows, WordVocab::bos(), WordVocab::eos());
+            auto logits = model->forward(batch.inputs);
             auto loss = torch::nn::functional::cross_entropy(
-                logits.reshape({-1, n_vocab}), targets.reshape({-1}),
+                logits.reshape({-1, n_vocab}), batch.targets.reshape({-1}),
                 torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore).reduction(torch::kSum));
             sum += loss.item<double>();
-            count += (targets != kIgnore).sum().item<int64_t>();
+            count += batch.n_targets;
         }
         return count > 0 ? sum / static_cast<double>(count) : 0.0;
     }
@@ -182,9 +279,10 @@ uint64_t LabModel::n_params() const {
 
 TrainResult LabModel::train(const std::vector<std::vector<int>> & train,
                             const std::vector<std::vector<int>> & validation, const TrainConfig & config) {
-    if (config.threads > 0) {
-        torch::set_num_threads(config.threads);
-    }
+    // Per thread: models trained side by side each set their own.
+    const int threads = resolve_threads(config.threads);
+    torch::set_num_threads(threads);
+    set_blas_threads(threads);
     auto & model = *impl_->model;
     TrainResult result;
     result.n_params = n_params();
@@ -208,9 +306,20 @@ TrainResult LabModel::train(const std::vector<std::vector<int>> & train,
     }
     result.unigram_loss = n_tokens > 0 ? unigram / n_tokens : 0.0;
 
-    torch::optim::AdamW optimizer(
-        model.parameters(),
-        torch::optim::AdamWOptions(config.learning_rate).betas({0.9, 0.95}).weight_decay(config.weight_decay));
+    const bool fused = config.loop == TrainLoop::fused;
+    std::unique_ptr<FlatAdamW> flat_optimizer;
+    std::unique_ptr<torch::optim::AdamW> reference_optimizer;
+    if (fused) {
+        impl_->flatten();
+        AdamWSettings settings;
+        settings.weight_decay = config.weight_decay;
+        settings.clip = config.clip;
+        flat_optimizer = std::make_unique<FlatAdamW>(static_cast<size_t>(impl_->flat_params.numel()), settings);
+    } else {
+        reference_optimizer = std::make_unique<torch::optim::AdamW>(
+            model.parameters(),
+            torch::optim::AdamWOptions(config.learning_rate).betas({0.9, 0.95}).weight_decay(config.weight_decay));
+    }
     const auto steps_per_epoch = static_cast<int64_t>((train.size() + static_cast<size_t>(config.batch) - 1) /
                                                       static_cast<size_t>(config.batch));
     const int64_t total_steps = steps_per_epoch * config.epochs;
@@ -222,6 +331,7 @@ TrainResult LabModel::train(const std::vector<std::vector<int>> & train,
     int64_t step = 0;
     double trained_tokens = 0;
     double trained_seconds = 0;
+    std::vector<const std::vector<int> *> rows;
     for (int epoch = 1; epoch <= config.epochs; ++epoch) {
         const auto start = std::chrono::steady_clock::now();
         std::shuffle(order.begin(), order.end(), shuffle_rng);
@@ -229,39 +339,52 @@ TrainResult LabModel::train(const std::vector<std::vector<int>> & train,
         double loss_sum = 0;
         double loss_tokens = 0;
         for (size_t first = 0; first < order.size(); first += static_cast<size_t>(config.batch)) {
-            std::vector<const std::vector<int> *> rows;
+            rows.clear();
             for (size_t i = first; i < std::min(order.size(), first + static_cast<size_t>(config.batch)); ++i) {
                 rows.push_back(&train[order[i]]);
             }
-            auto [inputs, targets] = make_batch(rows, WordVocab::bos(), WordVocab::eos());
             // Warmup, then cosine decay to a tenth of the peak.
             const double progress = static_cast<double>(std::max<int64_t>(0, step - warmup)) /
                                     static_cast<double>(std::max<int64_t>(1, total_steps - warmup));
             const double lr = step < warmup
                                   ? config.learning_rate * static_cast<double>(step + 1) / static_cast<double>(warmup)
                                   : config.learning_rate * (0.1 + 0.45 * (1.0 + std::cos(M_PI * progress)));
-            for (auto & group : optimizer.param_groups()) {
-                // torch's documented way to set a group's learning rate.
-                // NOLINTNEXTLINE(cppcoreguidelines-pro-type-static-cast-downcast)
-                static_cast<torch::optim::AdamWOptions &>(group.options()).lr(lr);
+            double loss = 0;
+            int64_t n_targets = 0;
+            if (fused) {
+                const auto batch = make_token_batch(rows, WordVocab::bos(), WordVocab::eos());
+                impl_->flat_grads.zero_();
+                loss = impl_->decoder->forward_backward(impl_->flat_params.data_ptr<float>(),
+                                                        impl_->flat_grads.data_ptr<float>(), batch);
+                flat_optimizer->step(impl_->flat_params.data_ptr<float>(), impl_->flat_grads.data_ptr<float>(), lr);
+                n_targets = static_cast<int64_t>(batch.ids.size());
+            } else {
+                for (auto & group : reference_optimizer->param_groups()) {
+                    // torch's documented way to set a group's learning rate.
+                    // NOLINTNEXTLINE(cppcoreguidelines-pro-type-static-cast-downcast)
+                    static_cast<torch::optim::AdamWOptions &>(group.options()).lr(lr);
+                }
+                reference_optimizer->zero_grad();
+                const auto batch = make_batch(rows, WordVocab::bos(), WordVocab::eos());
+                auto batch_loss = torch::nn::functional::cross_entropy(
+                    model.forward(batch.inputs).reshape({-1, impl_->n_vocab}), batch.targets.reshape({-1}),
+                    torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore));
+                batch_loss.backward();
+                torch::nn::utils::clip_grad_norm_(model.parameters(), config.clip);
+                reference_optimizer->step();
+                loss = batch_loss.item<double>();
+                n_targets = batch.n_targets;
             }
-            optimizer.zero_grad();
-            auto logits = model.forward(inputs);
-            auto loss = torch::nn::functional::cross_entropy(
-                logits.reshape({-1, impl_->n_vocab}), targets.reshape({-1}),
-                torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore));
-            loss.backward();
-            torch::nn::utils::clip_grad_norm_(model.parameters(), config.clip);
-            optimizer.step();
-            const auto n = static_cast<double>((targets != kIgnore).sum().item<int64_t>());
-            loss_sum += loss.item<double>() * n;
+            const auto n = static_cast<double>(n_targets);
+            loss_sum += loss * n;
             loss_tokens += n;
             ++step;
         }
         const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         trained_tokens += loss_tokens;
         trained_seconds += seconds;
-        result.epochs.push_back({epoch, loss_sum / loss_tokens, impl_->mean_loss(validation, config.batch), seconds});
+        result.epochs.push_back(
+            {epoch, loss_sum / loss_tokens, impl_->mean_loss(validation, config.batch, fused), seconds});
     }
     result.tokens_per_second = trained_seconds > 0 ? trained_tokens / trained_seconds : 0.0;
     return result;
@@ -270,8 +393,8 @@ TrainResult LabModel::train(const std::vector<std::vector<int>> & train,
 std::vector<double> LabModel::token_logprobs(const std::vector<int> & ids) const {
     torch::NoGradGuard no_grad;
     impl_->model->eval();
-    auto [inputs, targets] = make_batch({&ids}, WordVocab::bos(), WordVocab::eos());
-    auto logp = torch::log_softmax(impl_->model->forward(inputs).to(torch::kFloat64), -1)[0];
+    const auto batch = make_batch({&ids}, WordVocab::bos(), WordVocab::eos());
+    auto logp = torch::log_softmax(impl_->model->forward(batch.inputs).to(torch::kFloat64), -1)[0];
     std::vector<double> out;
     for (size_t i = 0; i <= ids.size(); ++i) {
         const int64_t target = i < ids.size() ? ids[i] : WordVocab::eos();
@@ -289,6 +412,41 @@ LabModel LabModel::clone() const {
         to[i].copy_(from[i]);
     }
     return copy;
+}
+
+LabModel::GradientAgreement LabModel::compare_gradients(const std::vector<std::vector<int>> & sentences) {
+    impl_->flatten();
+    std::vector<const std::vector<int> *> rows;
+    for (const auto & s : sentences) {
+        rows.push_back(&s);
+    }
+    auto & model = *impl_->model;
+    model.train();
+    model.zero_grad();
+    const auto batch = make_batch(rows, WordVocab::bos(), WordVocab::eos());
+    auto loss = torch::nn::functional::cross_entropy(
+        model.forward(batch.inputs).reshape({-1, impl_->n_vocab}), batch.targets.reshape({-1}),
+        torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore));
+    loss.backward();
+
+    std::vector<float> fused(static_cast<size_t>(impl_->flat_params.numel()), 0.0F);
+    const double fused_loss = impl_->decoder->forward_backward(
+        impl_->flat_params.data_ptr<float>(), fused.data(), make_token_batch(rows, WordVocab::bos(), WordVocab::eos()));
+    GradientAgreement agreement;
+    agreement.loss_difference = std::abs(fused_loss - loss.item<double>());
+    // Parameters were flattened in this order.
+    size_t offset = 0;
+    for (const auto & p : model.parameters()) {
+        const auto grad = p.grad().contiguous();
+        const float * g = grad.data_ptr<float>();
+        for (int64_t i = 0; i < grad.numel(); ++i, ++offset) {
+            agreement.max_grad = std::max(agreement.max_grad, static_cast<double>(std::abs(g[i])));
+            agreement.max_grad_difference =
+                std::max(agreement.max_grad_difference, static_cast<double>(std::abs(g[i] - fused[offset])));
+        }
+    }
+    model.zero_grad();
+    return agreement;
 }
 
 void LabModel::export_gguf(const std::string & vocab_gguf, const std::string & path, const std::string & name,

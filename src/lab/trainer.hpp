@@ -5,6 +5,7 @@
 // stays behind this interface (one translation unit includes it); compeval
 // builds without it, and then these functions throw.
 #include "lab/word_vocab.hpp"
+#include "util/error.hpp"
 
 #include <cstdint>
 #include <memory>
@@ -22,6 +23,25 @@ struct LabModelShape {
     int n_ctx = 64;  // longest sequence (BOS + sentence + EOS)
 };
 
+// How a step is run. `fused` (the default): every parameter and gradient in
+// one flat buffer, one AdamW pass over it with the clip folded in, batches
+// built without tensor operations. `reference`: torch::optim::AdamW and
+// clip_grad_norm_ over each parameter tensor, as the lab trained before;
+// kept for bench/lab-train's same-run comparison. Both compute the same
+// update up to float summation order.
+enum class TrainLoop { fused, reference };
+
+inline const char * train_loop_name(TrainLoop loop) {
+    return loop == TrainLoop::fused ? "fused" : "reference";
+}
+
+inline TrainLoop parse_train_loop(const std::string & name) {
+    if (name == "fused" || name == "reference") {
+        return name == "fused" ? TrainLoop::fused : TrainLoop::reference;
+    }
+    throw Error("unknown training loop '" + name + "' (fused, reference)");
+}
+
 struct TrainConfig {
     int epochs = 4;
     int batch = 64;  // sentences per step
@@ -30,7 +50,12 @@ struct TrainConfig {
     double weight_decay = 0.01;
     double clip = 1.0;  // gradient norm
     uint64_t seed = 1;
-    int threads = 0;  // 0: all cores
+    // Threads for one model's kernels (0: all cores). One is the fastest at
+    // the lab's sizes (the per-step hand-offs cost more than they save) and
+    // sums in a fixed order: same config and seed give the same bytes. A zoo
+    // trains several models side by side instead.
+    int threads = 1;
+    TrainLoop loop = TrainLoop::fused;
 };
 
 struct EpochLog {
@@ -60,7 +85,7 @@ class LabModel {
     LabModel & operator=(LabModel && other) noexcept;
 
     // Sentences as word ids (no BOS/EOS: they are added). Deterministic for a
-    // given config, data and thread count.
+    // given config, data and thread count; models may train in parallel threads.
     TrainResult train(const std::vector<std::vector<int>> & train, const std::vector<std::vector<int>> & validation,
                       const TrainConfig & config);
 
@@ -78,6 +103,16 @@ class LabModel {
     LabModel clone() const;
 
     uint64_t n_params() const;
+
+    // The fused loop's hand-written gradient (FlatDecoder) against libtorch
+    // autograd's on the same weights and sentences: how far apart the mean
+    // losses and the gradients are. What the tests hold the fused loop to.
+    struct GradientAgreement {
+        double loss_difference = 0;      // |fused - autograd|, mean loss in nats
+        double max_grad_difference = 0;  // largest |fused - autograd| of any element
+        double max_grad = 0;             // largest |autograd| element, for scale
+    };
+    GradientAgreement compare_gradients(const std::vector<std::vector<int>> & sentences);
 
   private:
     struct Impl;

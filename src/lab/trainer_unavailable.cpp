@@ -45,6 +45,9 @@ uint64_t LabModel::n_params() const {
 LabModel LabModel::clone() const {
     unavailable();
 }
+LabModel::GradientAgreement LabModel::compare_gradients(const std::vector<std::vector<int>> & /*sentences*/) {
+    unavailable();
+}
 // NOLINTEND(readability-convert-member-functions-to-static)
 
 }  // namespace compeval

@@ -2,6 +2,7 @@
 
 #include "lab/word_vocab.hpp"
 #include "util/error.hpp"
+#include "util/parallel.hpp"
 #include "util/yaml_file.hpp"
 #include "util/sha256.hpp"
 
@@ -9,9 +10,12 @@
 #include <nlohmann/json.hpp>
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
 #include <map>
+#include <mutex>
+#include <optional>
 
 namespace compeval {
 namespace {
@@ -25,12 +29,26 @@ std::vector<std::vector<int>> encode_all(const WordVocab & vocab, const std::vec
     return out;
 }
 
-// What determines a model's bytes: the language, its size, seed and schedule.
-std::string model_key(const ZooConfig & c, const std::string & size, uint64_t seed) {
-    const auto & t = c.train;
-    return sha256_string(fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}", describe(c.language), size, seed, t.epochs, t.batch,
-                                     t.learning_rate, t.warmup_share, t.weight_decay, t.threads));
+// What determines a model's bytes: the language, its size, seed, schedule,
+// training loop and threads per model (not how many models train at once).
+std::string model_key(const ZooConfig & c, const TrainConfig & t, const std::string & size, uint64_t seed) {
+    return sha256_string(fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", describe(c.language), size, seed, t.epochs,
+                                     t.batch, t.learning_rate, t.warmup_share, t.weight_decay, t.threads,
+                                     train_loop_name(t.loop)));
 }
+
+// One base model and its instruct variants (each starts from the base, so
+// they become ready when it is trained; they are independent of each other).
+struct ZooJob {
+    std::string size;
+    uint64_t seed = 0;
+    std::string name;
+    std::string key;
+    std::vector<std::pair<double, std::string>> variants;  // (ratio, key)
+    std::vector<nlohmann::json> records;                   // base first, as zoo.json lists them
+    std::optional<LabModel> base;                          // while its variants train
+    bool trained = false;
+};
 
 // An instruct variant's suffix: "-it0.5" (names of models and recipes).
 std::string it_suffix(double ratio) {
@@ -116,7 +134,7 @@ ZooConfig load_zoo_config(const std::string & path) {
         c.sizes = root["sizes"].as<std::vector<std::string>>(std::vector<std::string>{"50k", "200k", "1m"});
         c.seeds = root["seeds"].as<std::vector<uint64_t>>(std::vector<uint64_t>{1});
         c.train.epochs = root["epochs"].as<int>(c.train.epochs);
-        c.train.threads = root["threads"].as<int>(c.train.threads);
+        c.threads = root["threads"].as<int>(c.threads);
         if (const auto it = root["instruct"]) {
             c.instruct.ratios = it["ratios"].as<std::vector<double>>(std::vector<double>{});
             c.instruct.narrow = it["narrow"].as<bool>(false);
@@ -125,6 +143,9 @@ ZooConfig load_zoo_config(const std::string & path) {
         }
     } catch (const YAML::Exception & e) {
         throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
+    if (c.threads < 0) {
+        throw Error(where(path, root["threads"]) + "threads must be 0 (one per core) or more");
     }
     for (const auto & s : c.sizes) {
         try {
@@ -148,8 +169,17 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
     const auto train = encode_all(vocab, language.train);
     const auto validation = encode_all(vocab, language.validation);
 
-    ZooBuild build;
-    nlohmann::json models = nlohmann::json::array();
+    // The fused loop trains each model on one thread and several side by
+    // side; the reference loop one at a time on `threads` threads, as before.
+    const bool side_by_side = config.train.loop == TrainLoop::fused;
+    TrainConfig train_config = config.train;
+    train_config.threads = side_by_side ? 1 : config.threads;
+    std::mutex log_mutex;
+    const auto log_line = [&](const std::string & line) {
+        const std::lock_guard<std::mutex> lock(log_mutex);
+        log(line);
+    };
+
     auto record_of = [&](const std::string & gguf, const std::string & key) {
         nlohmann::json record;
         if (fs::exists(gguf) && fs::exists(gguf + ".json")) {
@@ -169,6 +199,8 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
         record.update({{"n_params", result.n_params},
                        {"unigram_loss", result.unigram_loss},
                        {"tokens_per_second", result.tokens_per_second},
+                       {"train_loop", train_loop_name(train_config.loop)},
+                       {"train_threads", resolve_threads(train_config.threads)},
                        {"epochs", nlohmann::json::array()}});
         double seconds = 0;
         for (const auto & e : result.epochs) {
@@ -180,76 +212,122 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
         }
         record["train_seconds"] = seconds;
         std::ofstream(gguf + ".json") << record.dump(2) << '\n';
-        ++build.trained;
-        log(fmt::format("{}: validation loss {:.4f} (unigram {:.4f}) in {:.1f} s", record["name"].get<std::string>(),
-                        result.epochs.back().validation_loss, result.unigram_loss, seconds));
+        log_line(fmt::format("{}: validation loss {:.4f} (unigram {:.4f}) in {:.1f} s",
+                             record["name"].get<std::string>(), result.epochs.back().validation_loss,
+                             result.unigram_loss, seconds));
         return record;
     };
+
+    ZooBuild build;
+    std::vector<ZooJob> jobs;
+    std::vector<size_t> to_train;
     for (const auto & size : config.sizes) {
         for (const uint64_t seed : config.seeds) {
-            const std::string name = size + "-s" + std::to_string(seed);
-            const std::string key = model_key(config, size, seed);
-            std::vector<std::pair<double, std::string>> variants;  // (ratio, key) of each instruct variant
+            ZooJob job;
+            job.size = size;
+            job.seed = seed;
+            job.name = size + "-s" + std::to_string(seed);
+            job.key = model_key(config, train_config, size, seed);
             for (const double ratio : config.instruct.ratios) {
-                variants.emplace_back(
-                    ratio, sha256_string(fmt::format("{}|it|{}|{}|{}|{}|{}", key, ratio, config.instruct.narrow,
+                job.variants.emplace_back(
+                    ratio, sha256_string(fmt::format("{}|it|{}|{}|{}|{}|{}", job.key, ratio, config.instruct.narrow,
                                                      config.instruct.epochs, config.instruct.learning_rate,
                                                      kLabChatTemplate)));
             }
-            const std::string base_gguf = dir + "/" + name + ".gguf";
-            bool all_built = !record_of(base_gguf, key).is_null();
-            for (const auto & [ratio, vkey] : variants) {
-                all_built = all_built && !record_of(dir + "/" + name + it_suffix(ratio) + ".gguf", vkey).is_null();
+            job.records.push_back(record_of(dir + "/" + job.name + ".gguf", job.key));
+            for (const auto & [ratio, vkey] : job.variants) {
+                job.records.push_back(record_of(dir + "/" + job.name + it_suffix(ratio) + ".gguf", vkey));
             }
-            if (all_built) {
-                build.reused += 1 + variants.size();
-                log(fmt::format("{}: built already (same config), kept with its {} instruct variant(s)", name,
-                                variants.size()));
-                models.push_back(record_of(base_gguf, key));
-                for (const auto & [ratio, vkey] : variants) {
-                    models.push_back(record_of(dir + "/" + name + it_suffix(ratio) + ".gguf", vkey));
-                }
-                continue;
+            if (std::none_of(job.records.begin(), job.records.end(), [](const auto & r) { return r.is_null(); })) {
+                build.reused += job.records.size();
+                log_line(fmt::format("{}: built already (same config), kept with its {} instruct variant(s)", job.name,
+                                     job.variants.size()));
+            } else {
+                to_train.push_back(jobs.size());
             }
-            // The base is retrained (deterministically) when any of its variants is missing.
-            LabModel base(lab_size(size), static_cast<int>(vocab.size()), seed);
-            log(fmt::format("{}: training {} parameters", name, base.n_params()));
-            TrainConfig train_config = config.train;
-            train_config.seed = seed;
-            const auto result = base.train(train, validation, train_config);
-            models.push_back(save(
-                base, result,
-                {{"key", key}, {"name", name}, {"recipe", size}, {"size", size}, {"seed", seed}, {"variant", "base"}},
-                base_gguf, ""));
-            for (const auto & [ratio, vkey] : variants) {
-                // Instruction tuning: the pre-training data plus ratio x as many
-                // instruction examples (on seen combinations only), from the base.
-                const std::string vname = name + it_suffix(ratio);
-                auto mix = train;
-                const auto examples =
-                    instruction_examples(language, static_cast<size_t>(ratio * static_cast<double>(train.size())),
-                                         config.instruct.narrow, seed + 101);
-                for (const auto & e : examples) {
-                    mix.push_back(vocab.encode(e));
-                }
-                LabModel tuned = base.clone();
-                TrainConfig it_config = train_config;
-                it_config.epochs = config.instruct.epochs;
-                it_config.learning_rate = config.instruct.learning_rate;
-                log(fmt::format("{}: instruction tuning with {} examples", vname, examples.size()));
-                const auto it_result = tuned.train(mix, validation, it_config);
-                models.push_back(save(tuned, it_result,
-                                      {{"key", vkey},
-                                       {"name", vname},
-                                       {"recipe", size + it_suffix(ratio)},
-                                       {"size", size},
-                                       {"seed", seed},
-                                       {"variant", "instruct"},
-                                       {"it_ratio", ratio},
-                                       {"it_narrow", config.instruct.narrow},
-                                       {"base", name}},
-                                      dir + "/" + vname + ".gguf", kLabChatTemplate));
+            jobs.push_back(std::move(job));
+        }
+    }
+    // A task's cost for the scheduler: weights per layer times epochs over the
+    // pre-training data. A task id is job * per_job, plus v + 1 for variant v.
+    const auto cost = [&](const std::string & size, double epochs) {
+        const auto shape = lab_size(size);
+        return static_cast<double>(shape.n_layer) * shape.n_embd * (shape.n_embd + shape.n_ff) * epochs;
+    };
+    const size_t per_job = 1 + config.instruct.ratios.size();
+    std::vector<CostedTask> ready;
+    for (const size_t j : to_train) {
+        ready.push_back({j * per_job, cost(jobs[j].size, config.train.epochs)});
+        jobs[j].records.assign(per_job, nlohmann::json());
+    }
+    const auto train_base = [&](ZooJob & job) {
+        // The base is retrained (deterministically) when any of its variants is missing.
+        job.base.emplace(lab_size(job.size), static_cast<int>(vocab.size()), job.seed);
+        log_line(fmt::format("{}: training {} parameters", job.name, job.base->n_params()));
+        TrainConfig base_config = train_config;
+        base_config.seed = job.seed;
+        const auto result = job.base->train(train, validation, base_config);
+        job.records[0] = save(*job.base, result,
+                              {{"key", job.key},
+                               {"name", job.name},
+                               {"recipe", job.size},
+                               {"size", job.size},
+                               {"seed", job.seed},
+                               {"variant", "base"}},
+                              dir + "/" + job.name + ".gguf", "");
+    };
+    const auto train_variant = [&](ZooJob & job, size_t v) {
+        // Instruction tuning: the pre-training data plus ratio x as many
+        // instruction examples (on seen combinations only), from the base.
+        const auto & [ratio, vkey] = job.variants[v];
+        const std::string vname = job.name + it_suffix(ratio);
+        auto mix = train;
+        const auto examples =
+            instruction_examples(language, static_cast<size_t>(ratio * static_cast<double>(train.size())),
+                                 config.instruct.narrow, job.seed + 101);
+        for (const auto & e : examples) {
+            mix.push_back(vocab.encode(e));
+        }
+        LabModel tuned = job.base->clone();
+        TrainConfig it_config = train_config;
+        it_config.seed = job.seed;
+        it_config.epochs = config.instruct.epochs;
+        it_config.learning_rate = config.instruct.learning_rate;
+        log_line(fmt::format("{}: instruction tuning with {} examples", vname, examples.size()));
+        const auto it_result = tuned.train(mix, validation, it_config);
+        job.records[v + 1] = save(tuned, it_result,
+                                  {{"key", vkey},
+                                   {"name", vname},
+                                   {"recipe", job.size + it_suffix(ratio)},
+                                   {"size", job.size},
+                                   {"seed", job.seed},
+                                   {"variant", "instruct"},
+                                   {"it_ratio", ratio},
+                                   {"it_narrow", config.instruct.narrow},
+                                   {"base", job.name}},
+                                  dir + "/" + vname + ".gguf", kLabChatTemplate);
+    };
+    run_costliest_first(ready, side_by_side ? resolve_threads(config.threads) : 1, [&](size_t id) {
+        ZooJob & job = jobs[id / per_job];
+        std::vector<CostedTask> made_ready;
+        if (id % per_job == 0) {
+            train_base(job);
+            job.trained = true;
+            for (size_t v = 0; v < job.variants.size(); ++v) {
+                // A variant trains on the pre-training data and ratio x as much again.
+                made_ready.push_back(
+                    {id + 1 + v, cost(job.size, config.instruct.epochs * (1.0 + job.variants[v].first))});
             }
+        } else {
+            train_variant(job, id % per_job - 1);
+        }
+        return made_ready;
+    });
+    nlohmann::json models = nlohmann::json::array();
+    for (const auto & job : jobs) {
+        build.trained += job.trained ? job.records.size() : 0;
+        for (const auto & r : job.records) {
+            models.push_back(r);
         }
     }
     std::ofstream(dir + "/zoo.json") << nlohmann::json{{"name", config.name},
