@@ -112,7 +112,8 @@ void add_lab_command(CLI::App & app) {
         ->capture_default_str();
     train
         ->add_option("--train-loop", targs->loop,
-                     "fused, or reference: the per-tensor torch optimizer loop, for comparison (bench/lab-train)")
+                     "fused (hand-written forward/backward, one AdamW pass), or reference (libtorch autograd\n"
+                     "and per-tensor AdamW, as the lab trained before; for comparison: bench/lab-train)")
         ->capture_default_str();
     train->callback([targs] {
         targs->config.loop = parse_train_loop(targs->loop);
@@ -158,8 +159,8 @@ void add_lab_command(CLI::App & app) {
     zoo->add_option("config", *zoo_file, "Zoo file (YAML), e.g. lab/zoo-default.yaml")->required();
     zoo->add_option("-o,--out", *zoo_out, "Zoo directory")->required();
     zoo->add_option("--train-loop", *zoo_loop,
-                    "fused (models side by side, one thread each), or reference: one model at a time with the\n"
-                    "per-tensor torch optimizer loop, for comparison (bench/lab-train)")
+                    "fused (models side by side, one thread each), or reference (libtorch autograd, one model\n"
+                    "at a time on the zoo's threads, as the lab trained before; for comparison: bench/lab-train)")
         ->capture_default_str();
     zoo->callback([zoo_file, zoo_out, zoo_loop] {
         auto config = load_zoo_config(*zoo_file);

@@ -23,12 +23,13 @@ struct LabModelShape {
     int n_ctx = 64;  // longest sequence (BOS + sentence + EOS)
 };
 
-// How a step is run. `fused` (the default): every parameter and gradient in
-// one flat buffer, one AdamW pass over it with the clip folded in, batches
-// built without tensor operations. `reference`: torch::optim::AdamW and
-// clip_grad_norm_ over each parameter tensor, as the lab trained before;
-// kept for bench/lab-train's same-run comparison. Both compute the same
-// update up to float summation order.
+// How a step is run. `fused` (the default): the hand-written forward and
+// backward (FlatDecoder) over one flat buffer of every weight, one AdamW pass
+// over it with the gradient-norm clip folded in (FlatAdamW). `reference`:
+// libtorch autograd, torch::optim::AdamW and clip_grad_norm_ over each
+// parameter tensor, as the lab trained before; kept for bench/lab-train's
+// same-run comparison. Both compute the same update up to float summation
+// order (tested against each other).
 enum class TrainLoop { fused, reference };
 
 inline const char * train_loop_name(TrainLoop loop) {
@@ -36,8 +37,11 @@ inline const char * train_loop_name(TrainLoop loop) {
 }
 
 inline TrainLoop parse_train_loop(const std::string & name) {
-    if (name == "fused" || name == "reference") {
-        return name == "fused" ? TrainLoop::fused : TrainLoop::reference;
+    if (name == "fused") {
+        return TrainLoop::fused;
+    }
+    if (name == "reference") {
+        return TrainLoop::reference;
     }
     throw Error("unknown training loop '" + name + "' (fused, reference)");
 }
