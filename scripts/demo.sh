@@ -6,7 +6,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export COMPEVAL_WITH_LAB=1  # the lab's zoo is trained with libtorch (setup.sh installs it)
-export OMP_WAIT_POLICY=PASSIVE
 bash scripts/setup.sh build
 mkdir -p build/models
 [ -f build/models/demo-tiny.gguf ] || ./build/compeval make-model --preset tiny --out build/models/demo-tiny.gguf
