@@ -14,7 +14,7 @@ namespace compeval {
 struct AdamWSettings {
     double beta1 = 0.9;
     double beta2 = 0.95;
-    double eps = 1e-8;  // torch's default
+    double eps = 1e-8;
     double weight_decay = 0.01;
     double clip = 1.0;  // the largest gradient norm (L2 over all parameters)
 };
@@ -26,8 +26,6 @@ class FlatAdamW {
     // One step at learning rate `lr`: clips `grads` in place when their norm
     // exceeds the limit, then updates `params`. Returns the norm before clipping.
     double step(float * params, float * grads, double lr);
-
-    int64_t steps() const { return t_; }
 
   private:
     AdamWSettings s_;

@@ -174,7 +174,7 @@ struct LabModel::Impl {
     // (so export and evaluation read what FlatDecoder trains), flat_grads
     // lies parallel to it.
     torch::Tensor flat_params;
-    torch::Tensor flat_grads;
+    std::vector<float> flat_grads;
     std::unique_ptr<FlatDecoder> decoder;
 
     void flatten() {
@@ -188,7 +188,7 @@ struct LabModel::Impl {
             n += p.numel();
         }
         flat_params = torch::empty({n});
-        flat_grads = torch::zeros({n});
+        flat_grads.assign(static_cast<size_t>(n), 0.0F);
         int64_t offset = 0;
         for (auto & p : params) {
             const int64_t k = p.numel();
@@ -307,18 +307,21 @@ TrainResult LabModel::train(const std::vector<std::vector<int>> & train,
     result.unigram_loss = n_tokens > 0 ? unigram / n_tokens : 0.0;
 
     const bool fused = config.loop == TrainLoop::fused;
+    // One set of optimizer settings for both loops.
+    AdamWSettings settings;
+    settings.weight_decay = config.weight_decay;
+    settings.clip = config.clip;
     std::unique_ptr<FlatAdamW> flat_optimizer;
     std::unique_ptr<torch::optim::AdamW> reference_optimizer;
     if (fused) {
         impl_->flatten();
-        AdamWSettings settings;
-        settings.weight_decay = config.weight_decay;
-        settings.clip = config.clip;
-        flat_optimizer = std::make_unique<FlatAdamW>(static_cast<size_t>(impl_->flat_params.numel()), settings);
+        flat_optimizer = std::make_unique<FlatAdamW>(impl_->flat_grads.size(), settings);
     } else {
-        reference_optimizer = std::make_unique<torch::optim::AdamW>(
-            model.parameters(),
-            torch::optim::AdamWOptions(config.learning_rate).betas({0.9, 0.95}).weight_decay(config.weight_decay));
+        reference_optimizer =
+            std::make_unique<torch::optim::AdamW>(model.parameters(), torch::optim::AdamWOptions(config.learning_rate)
+                                                                          .betas({settings.beta1, settings.beta2})
+                                                                          .eps(settings.eps)
+                                                                          .weight_decay(settings.weight_decay));
     }
     const auto steps_per_epoch = static_cast<int64_t>((train.size() + static_cast<size_t>(config.batch) - 1) /
                                                       static_cast<size_t>(config.batch));
@@ -353,10 +356,10 @@ TrainResult LabModel::train(const std::vector<std::vector<int>> & train,
             int64_t n_targets = 0;
             if (fused) {
                 const auto batch = make_token_batch(rows, WordVocab::bos(), WordVocab::eos());
-                impl_->flat_grads.zero_();
-                loss = impl_->decoder->forward_backward(impl_->flat_params.data_ptr<float>(),
-                                                        impl_->flat_grads.data_ptr<float>(), batch);
-                flat_optimizer->step(impl_->flat_params.data_ptr<float>(), impl_->flat_grads.data_ptr<float>(), lr);
+                std::fill(impl_->flat_grads.begin(), impl_->flat_grads.end(), 0.0F);
+                loss = impl_->decoder->forward_backward(impl_->flat_params.data_ptr<float>(), impl_->flat_grads.data(),
+                                                        batch);
+                flat_optimizer->step(impl_->flat_params.data_ptr<float>(), impl_->flat_grads.data(), lr);
                 n_targets = static_cast<int64_t>(batch.ids.size());
             } else {
                 for (auto & group : reference_optimizer->param_groups()) {
@@ -370,7 +373,7 @@ TrainResult LabModel::train(const std::vector<std::vector<int>> & train,
                     model.forward(batch.inputs).reshape({-1, impl_->n_vocab}), batch.targets.reshape({-1}),
                     torch::nn::functional::CrossEntropyFuncOptions().ignore_index(kIgnore));
                 batch_loss.backward();
-                torch::nn::utils::clip_grad_norm_(model.parameters(), config.clip);
+                torch::nn::utils::clip_grad_norm_(model.parameters(), settings.clip);
                 reference_optimizer->step();
                 loss = batch_loss.item<double>();
                 n_targets = batch.n_targets;

@@ -47,7 +47,6 @@ struct ZooJob {
     std::vector<std::pair<double, std::string>> variants;  // (ratio, key)
     std::vector<nlohmann::json> records;                   // base first, as zoo.json lists them
     std::optional<LabModel> base;                          // while its variants train
-    bool trained = false;
 };
 
 // An instruct variant's suffix: "-it0.5" (names of models and recipes).
@@ -312,7 +311,6 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
         std::vector<CostedTask> made_ready;
         if (id % per_job == 0) {
             train_base(job);
-            job.trained = true;
             for (size_t v = 0; v < job.variants.size(); ++v) {
                 // A variant trains on the pre-training data and ratio x as much again.
                 made_ready.push_back(
@@ -323,9 +321,11 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
         }
         return made_ready;
     });
+    for (const size_t j : to_train) {  // all of them: a failure would have thrown
+        build.trained += jobs[j].records.size();
+    }
     nlohmann::json models = nlohmann::json::array();
     for (const auto & job : jobs) {
-        build.trained += job.trained ? job.records.size() : 0;
         for (const auto & r : job.records) {
             models.push_back(r);
         }
