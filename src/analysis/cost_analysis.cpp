@@ -35,6 +35,8 @@ nlohmann::json model_cost(const nlohmann::json & m, const CostOptions & options)
                           {"variant", m.value("variant", "")},
                           {"n_params", m.value("n_params", 0.0)},
                           {"file_bytes", m.value("file_bytes", 0.0)},
+                          {"quant", m.value("quant", "")},
+                          {"bits_per_weight", m.value("bits_per_weight", 0.0)},
                           {"load_seconds", m.value("load_seconds", 0.0)},
                           {"peak_rss_bytes", m.value("peak_rss_bytes", 0.0)},
                           {"threads", m.value("threads", 0)},
@@ -233,6 +235,23 @@ nlohmann::json cost_section(const nlohmann::json & cost_file, const std::map<std
             fmt::format("Instruction tuning detectably hurt: {}; prefer the base model with a "
                         "prompt where the instruct variant is not needed.",
                         fmt::join(hurt, "; ")));
+    }
+    // Quantization: a smaller file is worth it only where it does not
+    // detectably cost accuracy (unseen combinations above all).
+    std::vector<std::string> lost;
+    for (const auto & f : findings) {
+        if (f.value("comparison", "") == "quantization" && f.value("p_holm", 1.0) < 0.05 &&
+            f.value("high", 0.0) < 0.0) {
+            lost.push_back(fmt::format("{} vs {} on {} ({} items, {:+.3f})", f["a"].get<std::string>(),
+                                       f["b"].get<std::string>(), f["task"].get<std::string>(),
+                                       f["split"].get<std::string>(), f["effect"].get<double>()));
+        }
+    }
+    if (std::any_of(findings.begin(), findings.end(),
+                    [](const auto & f) { return f.value("comparison", "") == "quantization"; })) {
+        reasons.push_back(lost.empty() ? std::string("Quantization: no quantized variant detectably lost accuracy "
+                                                     "against the weights it was quantized from.")
+                                       : fmt::format("Quantization detectably cost accuracy: {}.", fmt::join(lost, "; ")));
     }
     section["recommendation"] = {{"model", above_chance ? nlohmann::json(pick) : nlohmann::json(nullptr)},
                                  {"contenders", contenders},

@@ -19,8 +19,10 @@ struct Recipe {
     std::string size;
     std::string variant;
     double n_params = 0;
+    std::string quant;
     std::vector<std::string> members;  // by seed, then name
     std::vector<int64_t> seeds;
+    std::vector<std::string> sources;  // quantized recipes: each member's source model ("" = none)
 };
 
 std::vector<Recipe> recipes_of(const std::map<std::string, ReportModel> & models) {
@@ -34,9 +36,11 @@ std::vector<Recipe> recipes_of(const std::map<std::string, ReportModel> & models
             return std::pair{models.at(l).seed, l} < std::pair{models.at(r).seed, r};
         });
         const auto & first = models.at(members.front());
-        Recipe r{key.second, key.first, first.size, first.variant, first.n_params, members, {}};
+        Recipe r{key.second, key.first, first.size, first.variant, first.n_params, first.quant, members, {}, {}};
         for (const auto & m : members) {
             r.seeds.push_back(models.at(m).seed);
+            const auto & source = models.at(m).quantized_from;
+            r.sources.push_back(models.contains(source) ? source : "");
         }
         out.push_back(std::move(r));
     }
@@ -130,6 +134,35 @@ class FindingsBuilder {
             minimum_detectable_effect(items.size(), replicated_mean(b)));
     }
 
+    // `source` lists, member by member, the model each of `quantized`'s
+    // members was quantized from: the pairs are exact, seed by seed.
+    void quantization(const Recipe & quantized, const Recipe & source, const std::string & task,
+                      const std::string & split) {
+        const auto items = common_items({&quantized, &source}, scores_, task, split);
+        if (items.empty()) {
+            return;
+        }
+        const auto a = replicates(quantized, scores_, task, items);
+        const auto b = replicates(source, scores_, task, items);
+        const auto d = replicated_difference(a, b, true, iterations_, seed_);
+        // McNemar over every (seed, item) pair: a right where b is wrong and
+        // the reverse (with several prompts, more or fewer prompts right).
+        uint64_t a_only = 0;
+        uint64_t b_only = 0;
+        for (size_t r = 0; r < a.size(); ++r) {
+            for (size_t i = 0; i < items.size(); ++i) {
+                a_only += a[r][i] > b[r][i] ? 1 : 0;
+                b_only += a[r][i] < b[r][i] ? 1 : 0;
+            }
+        }
+        add(quantized, source, task, split, "quantization", items.size(), d.estimate, d.low, d.high, d.p_value,
+            minimum_detectable_effect(items.size(), replicated_mean(b)));
+        auto & f = findings_.back();
+        f["a_only"] = a_only;
+        f["b_only"] = b_only;
+        f["p_mcnemar"] = mcnemar_exact_p(a_only, b_only);
+    }
+
     void scale(const std::vector<const Recipe *> & bases, const std::string & task, const std::string & split) {
         const auto items = common_items(bases, scores_, task, split);
         if (items.empty()) {
@@ -165,7 +198,7 @@ class FindingsBuilder {
             f["p_holm"] = holm[i];
             const std::string comparison = f["comparison"];
             const bool slope = comparison == "scale";
-            const std::string what = comparison == "instruction tuning" ? comparison : "scale";
+            const std::string what = comparison == "scale (largest vs smallest)" ? "scale" : comparison;
             f["verdict"] = verdict(what, f["effect"], f["low"], f["high"], f["p_holm"], f["n"], f["mde"],
                                    slope ? " per 10x params" : "");
         }
@@ -183,6 +216,7 @@ class FindingsBuilder {
                              {"b", b.name},
                              {"seeds_a", a.members.size()},
                              {"seeds_b", b.members.size()},
+                             {"quant", a.quant},
                              {"n", n},
                              {"effect", effect},
                              {"low", low},
@@ -228,14 +262,35 @@ std::vector<std::string> finding_splits(const ModelTaskScores & scores, const st
 nlohmann::json compute_findings(const std::map<std::string, ReportModel> & models, const ModelTaskScores & scores,
                                 int iterations, uint64_t seed) {
     const auto recipes = recipes_of(models);
-    std::map<std::string, std::vector<const Recipe *>> families;
+    // Scale and instruction tuning compare models of one weight type.
+    std::map<std::pair<std::string, std::string>, std::vector<const Recipe *>> families;
     for (const auto & r : recipes) {
-        families[r.family].push_back(&r);
+        families[{r.family, r.quant}].push_back(&r);
+    }
+    // Source recipes, member by member, for each quantized recipe whose
+    // members all name a source model of the run.
+    std::vector<std::pair<const Recipe *, Recipe>> quantized;
+    for (const auto & r : recipes) {
+        if (r.quant.empty() || std::any_of(r.sources.begin(), r.sources.end(), [](const auto & s) { return s.empty(); })) {
+            continue;
+        }
+        const auto & first = models.at(r.sources.front());
+        const std::string name = first.group.empty() ? r.sources.front() : first.group;
+        Recipe source{name, first.family, first.size, first.variant, first.n_params, first.quant, r.sources, {}, {}};
+        for (const auto & m : r.sources) {
+            source.seeds.push_back(models.at(m).seed);
+        }
+        quantized.emplace_back(&r, std::move(source));
     }
     FindingsBuilder builder(scores, iterations, seed);
     for (const auto & task : tasks_of(scores)) {
         for (const auto & split : finding_splits(scores, task)) {
-            for (const auto & [family, members] : families) {
+            for (const auto & [q, source] : quantized) {
+                if (has_task(*q, scores, task) && has_task(source, scores, task)) {
+                    builder.quantization(*q, source, task, split);
+                }
+            }
+            for (const auto & [key, members] : families) {
                 std::vector<const Recipe *> bases;
                 for (const auto * base : members) {
                     if (base->variant != "base" || !has_task(*base, scores, task)) {
@@ -307,6 +362,7 @@ nlohmann::json recipe_table(const std::map<std::string, ReportModel> & models, c
                      {"family", r.family},
                      {"size", r.size},
                      {"variant", r.variant},
+                     {"quant", r.quant},
                      {"n_params", r.n_params},
                      {"task", task},
                      {"split", split},

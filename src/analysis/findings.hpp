@@ -1,8 +1,12 @@
 #pragma once
-// The study's two causal questions, per family and task: does instruction
+// The study's causal questions, per family and task: does instruction
 // tuning change accuracy (each instruct recipe against the base recipe of its
 // size) and does scale (the slope of base accuracy on log10 parameters, and
-// with three or more sizes the largest against the smallest)? Each is asked
+// with three or more sizes the largest against the smallest)? Both compare
+// models of one weight type (quant label). And does quantization (each
+// quantized recipe against the recipe it was quantized from, seed by seed,
+// with McNemar's exact p on the pooled discordant pairs beside the
+// bootstrap)? Each is asked
 // over all items and, where a task has seen and unseen combinations, over the
 // unseen ones alone. A recipe is one model or, where the suite gives models a
 // `group`, the seeds of one recipe pooled (replicate_statistics.hpp).
@@ -23,6 +27,8 @@ struct ReportModel {
     std::string group;  // "" = its own recipe
     int64_t seed = -1;
     double n_params = 0;
+    std::string quant;           // "" = the weights as trained (or as given); else e.g. "Q4_K_M"
+    std::string quantized_from;  // the model it was quantized from, when the suite says
 };
 
 // Per item ("split\x1fid"): the score averaged over prompt variants.
@@ -32,7 +38,8 @@ using ModelTaskScores = std::map<std::pair<std::string, std::string>, ItemScores
 
 // Every finding: family, task, split ("all" or "unseen"), comparison, a, b,
 // n (items), effect, low, high, p, p_holm (over the whole table), mde,
-// seeds_a, seeds_b, verdict.
+// seeds_a, seeds_b, quant, verdict; quantization findings add discordant
+// counts (a_only, b_only) and p_mcnemar.
 nlohmann::json compute_findings(const std::map<std::string, ReportModel> & models, const ModelTaskScores & scores,
                                 int iterations, uint64_t seed);
 

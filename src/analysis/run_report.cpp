@@ -3,6 +3,7 @@
 #include "analysis/ability_correlation.hpp"
 #include "analysis/cost_analysis.hpp"
 #include "analysis/findings.hpp"
+#include "analysis/quantization_drift.hpp"
 #include "analysis/run_samples.hpp"
 #include "analysis/scoring_methods.hpp"
 
@@ -38,7 +39,8 @@ std::map<std::string, ReportModel> read_models(const nlohmann::json & summary) {
     for (const auto & row : summary) {
         models[row.value("model", "")] = {row.value("family", ""),        row.value("size", ""),
                                           row.value("variant", ""),       row.value("group", ""),
-                                          row.value("seed", int64_t{-1}), row.value("n_params", 0.0)};
+                                          row.value("seed", int64_t{-1}), row.value("n_params", 0.0),
+                                          row.value("quant", ""),         row.value("quantized_from", "")};
     }
     return models;
 }
@@ -268,6 +270,7 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
     data["scoring_methods"] = scoring_method_comparison(samples, options.iterations, options.seed);
     data["instruction_tuning_by_route"] = instruction_tuning_by_route(data["findings"]);
     data["recipes"] = recipe_table(models, model_task_scores, options.iterations, options.seed);
+    data["quantization"] = quantization_drift(samples, models);
 
     // Per model: every item, and the unseen-combination items where a task
     // has a seen/unseen split (else all its items count as compositional).

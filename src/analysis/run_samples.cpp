@@ -64,8 +64,15 @@ std::vector<RunSample> read_run_samples(const std::string & run_dir, const std::
             s.gold_text = text_at(gold);
             s.pred_text = pred_index < 0 ? "(no answer)" : text_at(pred);
             s.n_choices = texts.size();
+            s.pred = pred_index;
             for (const auto & c : j["choices"]) {
                 s.top_k_missing = s.top_k_missing || (c.contains("first_token_listed") && !c["first_token_listed"]);
+                if (c.is_object() && c.contains("logprob") && c["logprob"].is_number()) {
+                    s.choice_logprobs.push_back(c["logprob"].get<double>());
+                }
+            }
+            if (s.choice_logprobs.size() != j["choices"].size()) {
+                s.choice_logprobs.clear();  // not every choice was scored by likelihood
             }
             if (j.contains("distribution")) {
                 s.total_variation = j["distribution"]["total_variation"].get<double>();

@@ -1,6 +1,7 @@
 #pragma once
 // The per-sample lines of a run directory (samples.jsonl), read once for
 // every analysis: one model's answer to one item under one prompt variant.
+#include <cstdint>
 #include <limits>
 #include <map>
 #include <string>
@@ -27,6 +28,8 @@ struct RunSample {
     double total_variation = std::numeric_limits<double>::quiet_NaN();
     double jensen_shannon = std::numeric_limits<double>::quiet_NaN();
     bool separate_boundary = false;             // a choice needed the separate token boundary (tokenize_request)
+    int64_t pred = -1;                          // the predicted choice under the metric (-1: no answer)
+    std::vector<double> choice_logprobs;        // each choice's summed log-likelihood (log-likelihood routes)
     std::map<std::string, std::string> fields;  // kept per-item fields (class, slot values, ...)
 };
 

@@ -39,9 +39,20 @@ GgufTensorCounts check_gguf_file(const std::string & path) {
         data_end = std::max(data_end, gguf_get_data_offset(ctx.get()) + gguf_get_tensor_offset(ctx.get(), i) + bytes);
         const std::string name = gguf_get_tensor_name(ctx.get(), i);
         const ggml_type type = gguf_get_tensor_type(ctx.get(), i);
-        if (name != "token_embd.weight" && name != "output.weight" && ggml_type_size(type) > 0) {
-            counts.non_embedding_params += bytes / ggml_type_size(type) * static_cast<uint64_t>(ggml_blck_size(type));
+        if (ggml_type_size(type) == 0) {
+            continue;  // a removed type: nothing to count
         }
+        const uint64_t n = bytes / ggml_type_size(type) * static_cast<uint64_t>(ggml_blck_size(type));
+        if (name != "token_embd.weight" && name != "output.weight") {
+            counts.non_embedding_params += n;
+        }
+        counts.params_by_type[ggml_type_name(type)] += n;
+        counts.params += n;
+        counts.tensor_bytes += bytes;
+    }
+    const int64_t file_type_key = gguf_find_key(ctx.get(), "general.file_type");
+    if (file_type_key >= 0 && gguf_get_kv_type(ctx.get(), file_type_key) == GGUF_TYPE_UINT32) {
+        counts.file_type = static_cast<int>(gguf_get_val_u32(ctx.get(), file_type_key));
     }
     if (data_end > file_size) {
         throw Error(path + ": truncated GGUF (tensor data needs " + std::to_string(data_end) + " bytes, file has " +

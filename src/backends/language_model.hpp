@@ -3,6 +3,7 @@
 // tokenizer and its chat template. Implemented in-process by Model (llama.cpp)
 // and remotely by RemoteModel (an OpenAI-compatible server).
 #include <cstdint>
+#include <map>
 #include <string>
 #include <vector>
 
@@ -18,6 +19,15 @@ struct ModelFacts {
     uint64_t n_params = 0;
     uint64_t n_params_non_embedding = 0;  // without the token embedding and output layer (0: not known)
     uint64_t file_bytes = 0;
+    // How the weights are stored: ggml tensor type -> parameters, the mean
+    // bits per weight over all tensors, and the file type the GGUF declares
+    // ("Q4_K_M"; "" when none or not a known one). Empty for remote models.
+    std::map<std::string, uint64_t> tensor_types;
+    double bits_per_weight = 0;
+    std::string file_type;
+    // Whether llama.cpp may repack weights into its extra CPU buffers (off
+    // where the CPU has AMX: see model.cpp).
+    bool weight_repacking = true;
     int n_layer = 0;
     int n_embd = 0;
     int n_head = 0;

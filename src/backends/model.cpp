@@ -3,9 +3,11 @@
 #include "backends/chat_template.hpp"
 #include "backends/gguf_check.hpp"
 #include "backends/llama_runtime.hpp"
+#include "backends/quant_types.hpp"
 #include "util/error.hpp"
 #include "util/sha256.hpp"
 
+#include <ggml-backend.h>
 #include <llama.h>
 
 #include <chrono>
@@ -27,6 +29,30 @@ std::string meta_string(const llama_model * model, const char * key) {
     return {buffer.data(), static_cast<size_t>(n)};
 }
 
+// llama.cpp's AMX weight buffers (Intel Sapphire Rapids and later) crash in
+// ggml_backend_amx_mul_mat on quantized models with this pinned release
+// (llama.cpp issue #20824; llama-perplexity crashes the same way on this
+// project's machine). Where the CPU offers them, no extra weight buffer is
+// used: quantized weights are read as stored, as on a CPU without AMX.
+bool cpu_offers_amx_buffers() {
+    static const bool amx = [] {
+        ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+        if (cpu == nullptr) {
+            return false;
+        }
+        using ExtraBufts = ggml_backend_buffer_type_t * (*)(ggml_backend_dev_t);
+        auto get = reinterpret_cast<ExtraBufts>(
+            ggml_backend_reg_get_proc_address(ggml_backend_dev_backend_reg(cpu), "ggml_backend_dev_get_extra_bufts"));
+        for (ggml_backend_buffer_type_t * b = get != nullptr ? get(cpu) : nullptr; b != nullptr && *b != nullptr; ++b) {
+            if (std::string(ggml_backend_buft_name(*b)) == "AMX") {
+                return true;
+            }
+        }
+        return false;
+    }();
+    return amx;
+}
+
 }  // namespace
 
 Model::Model(const std::string & path, const ModelOptions & options) {
@@ -36,6 +62,8 @@ Model::Model(const std::string & path, const ModelOptions & options) {
     llama_model_params params = llama_model_default_params();
     params.n_gpu_layers = options.n_gpu_layers;
     params.vocab_only = options.vocab_only;
+    params.use_extra_bufts = !cpu_offers_amx_buffers();
+    facts_.weight_repacking = params.use_extra_bufts;
     const auto load_start = std::chrono::steady_clock::now();
     model_ = llama_model_load_from_file(path.c_str(), params);
     facts_.load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - load_start).count();
@@ -54,6 +82,11 @@ Model::Model(const std::string & path, const ModelOptions & options) {
     if (!options.vocab_only) {  // a vocab-only load has no hyperparameters to ask for
         facts_.n_params = llama_model_n_params(model_);
         facts_.n_params_non_embedding = counts.non_embedding_params;
+        facts_.tensor_types = counts.params_by_type;
+        facts_.bits_per_weight = counts.params > 0 ? 8.0 * static_cast<double>(counts.tensor_bytes) /
+                                                         static_cast<double>(counts.params)
+                                                   : 0.0;
+        facts_.file_type = quant_type_of_file_type(counts.file_type);
         facts_.n_layer = llama_model_n_layer(model_);
         facts_.n_embd = llama_model_n_embd(model_);
         facts_.n_head = llama_model_n_head(model_);

@@ -167,8 +167,8 @@ void add_lab_command(CLI::App & app) {
         config.train.loop = parse_train_loop(*zoo_loop);
         const auto built =
             build_zoo(config, *zoo_out, [](const std::string & line) { fmt::print(stderr, "lab: {}\n", line); });
-        fmt::print("zoo {}: {} models trained, {} kept; wrote {}/zoo.json and {}/suite.yaml\n", config.name,
-                   built.trained, built.reused, *zoo_out, *zoo_out);
+        fmt::print("zoo {}: {} models trained, {} kept, {} quantized variants made; wrote {}/zoo.json and {}/suite.yaml\n",
+                   config.name, built.trained, built.reused, built.quantized, *zoo_out, *zoo_out);
     });
 
     auto list_dir = std::make_shared<std::string>();
@@ -178,12 +178,17 @@ void add_lab_command(CLI::App & app) {
     list->callback([list_dir] {
         const auto zoo = read_zoo(*list_dir);
         fmt::print("zoo {} ({} models)\nlanguage: {}\n\n", zoo.name, zoo.models.size(), zoo.language);
-        fmt::print("{:<16} {:<12} {:<9} {:>4} {:>7} {:>10} {:>9} {:>9} {:>9}  {}\n", "model", "recipe", "variant",
-                   "seed", "IT", "params", "train s", "val loss", "unigram", "file");
+        fmt::print("{:<22} {:<18} {:<9} {:>4} {:>7} {:>7} {:>10} {:>9} {:>9} {:>9}  {}\n", "model", "recipe",
+                   "variant", "seed", "IT", "weights", "params", "train s", "val loss", "unigram", "file");
         for (const auto & m : zoo.models) {
-            fmt::print("{:<16} {:<12} {:<9} {:>4} {:>7} {:>10} {:>9.1f} {:>9.4f} {:>9.4f}  {}\n", m.name, m.recipe,
-                       m.variant, m.seed, m.variant == "instruct" ? fmt::format("{:g}", m.it_ratio) : "-", m.n_params,
-                       m.train_seconds, m.validation_loss, m.unigram_loss,
+            // A quantized variant was not trained: its training record is its source's.
+            const bool quantized = !m.quant.empty();
+            fmt::print("{:<22} {:<18} {:<9} {:>4} {:>7} {:>7} {:>10} {:>9} {:>9} {:>9}  {}\n", m.name, m.recipe,
+                       m.variant, m.seed, m.variant == "instruct" ? fmt::format("{:g}", m.it_ratio) : "-",
+                       quantized ? m.quant : "F32", m.n_params,
+                       quantized ? "-" : fmt::format("{:.1f}", m.train_seconds),
+                       quantized ? "-" : fmt::format("{:.4f}", m.validation_loss),
+                       quantized ? "-" : fmt::format("{:.4f}", m.unigram_loss),
                        m.present ? m.path : fmt::format("(missing) {}", m.path));
         }
     });

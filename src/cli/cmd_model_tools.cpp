@@ -1,11 +1,14 @@
 // Commands that make, describe or convert inputs: make-model, make-items, info,
-// to-perplexity.
+// quantize, to-perplexity.
+#include "backends/gguf_check.hpp"
 #include "backends/model.hpp"
+#include "backends/quant_types.hpp"
 #include "cli/commands.hpp"
 #include "data/mc_items.hpp"
 #include "data/perplexity_format.hpp"
 #include "data/synthetic_items.hpp"
 #include "model/architectures.hpp"
+#include "model/quantize.hpp"
 #include "model/random_model.hpp"
 #include "util/error.hpp"
 
@@ -124,6 +127,10 @@ void add_info_command(CLI::App & app) {
                             {"description", f.description},
                             {"n_params", f.n_params},
                             {"file_bytes", f.file_bytes},
+                            {"file_type", f.file_type},
+                            {"weight_repacking", f.weight_repacking},
+                            {"tensor_types", f.tensor_types},
+                            {"bits_per_weight", f.bits_per_weight},
                             {"n_layer", f.n_layer},
                             {"n_embd", f.n_embd},
                             {"n_head", f.n_head},
@@ -141,6 +148,46 @@ void add_info_command(CLI::App & app) {
             }
         }
         fmt::print("{}\n", j.dump(2));
+    });
+}
+
+void add_quantize_command(CLI::App & app) {
+    struct Args {
+        std::string model;
+        std::string type;
+        std::string out;
+        QuantizeOptions options;
+    };
+    auto args = std::make_shared<Args>();
+    std::string types;
+    for (const auto & t : quant_types()) {
+        types += fmt::format("\n  {:<7} {}", t.name, t.about);
+    }
+    auto * cmd = app.add_subcommand(
+        "quantize",
+        "Quantize a GGUF model with the pinned llama.cpp's quantizer (as llama-quantize does: a tensor whose rows\n"
+        "do not fit the type's block size falls back to another type). The same input and type give the same\n"
+        "bytes. Types:" +
+            types);
+    cmd->add_option("model", args->model, "Source GGUF (F32, F16 or BF16 weights)")->required();
+    cmd->add_option("--type", args->type, "Weight type, e.g. Q4_K_M")->required();
+    cmd->add_option("-o,--out", args->out, "Output GGUF (default beside the source: NAME-q4_k_m.gguf)");
+    cmd->add_option("-t,--threads", args->options.threads, "Threads (0 = all; the bytes do not depend on it)")
+        ->capture_default_str();
+    cmd->add_flag("--allow-requantize", args->options.allow_requantize,
+                  "Quantize a file that is already quantized (it loses more than quantizing the original)");
+    cmd->callback([args] {
+        const std::string out = args->out.empty() ? quantized_path_beside(args->model, args->type) : args->out;
+        const auto result = quantize_gguf(args->model, out, args->type, args->options);
+        const auto counts = check_gguf_file(out);
+        std::string types;
+        for (const auto & [type, n] : counts.params_by_type) {
+            types += fmt::format("{}{} {}", types.empty() ? "" : ", ", type, n);
+        }
+        fmt::print("wrote {} ({}, {:.2f} bits per weight, {} bytes from {}, {:.1f} s)\ntensor types (weights): {}\n",
+                   out, result.type,
+                   8.0 * static_cast<double>(counts.tensor_bytes) / static_cast<double>(counts.params), result.bytes,
+                   result.source_bytes, result.seconds, types);
     });
 }
 

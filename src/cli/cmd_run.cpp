@@ -46,6 +46,7 @@ void run_suite_command(const RunArgs & args) {
     options.cancel = &g_stop;
     auto progress = std::make_shared<ProgressReporter>("requests");
     options.progress = [progress](size_t done, size_t total) { progress->update(done, total); };
+    options.log = [](const std::string & line) { fmt::print(stderr, "{}\n", line); };
     std::signal(SIGINT, on_stop);
     std::signal(SIGTERM, on_stop);
     SuiteRunResult run;

@@ -15,6 +15,7 @@ void add_report_command(CLI::App & app);
 void add_make_model_command(CLI::App & app);
 void add_make_items_command(CLI::App & app);
 void add_info_command(CLI::App & app);
+void add_quantize_command(CLI::App & app);
 void add_to_perplexity_command(CLI::App & app);
 void add_lab_command(CLI::App & app);
 void add_chat_templates_command(CLI::App & app);

@@ -39,6 +39,7 @@ int run(int argc, char ** argv) {
     compeval::cli::add_make_model_command(app);
     compeval::cli::add_make_items_command(app);
     compeval::cli::add_info_command(app);
+    compeval::cli::add_quantize_command(app);
     compeval::cli::add_to_perplexity_command(app);
     compeval::cli::add_lab_command(app);
     compeval::cli::add_chat_templates_command(app);

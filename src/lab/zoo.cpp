@@ -1,6 +1,8 @@
 #include "lab/zoo.hpp"
 
+#include "backends/quant_types.hpp"
 #include "lab/word_vocab.hpp"
+#include "model/quantize.hpp"
 #include "util/error.hpp"
 #include "util/parallel.hpp"
 #include "util/yaml_file.hpp"
@@ -101,6 +103,34 @@ void read_language(const YAML::Node & l, ToyLanguageConfig & c, const std::strin
     }
 }
 
+// A quantized variant of a trained model, made (or kept: its record names
+// the source bytes) beside it, and its zoo.json record: the source's recipe
+// with the type appended, the same size, seed and variant.
+template <typename Log>
+nlohmann::json quantized_record(const nlohmann::json & source, const std::string & type, const std::string & dir,
+                                ZooBuild & build, const Log & log) {
+    const std::string name = source["name"].get<std::string>();
+    const std::string path = dir + "/" + name + ".gguf";
+    const std::string out = quantized_path_beside(path, type);
+    if (ensure_quantized(path, out, type)) {
+        ++build.quantized;
+        log(fmt::format("{}: quantized to {}", name, type));
+    }
+    nlohmann::json record = {{"name", name + "-" + quant_suffix(type)},
+                             {"recipe", source.value("recipe", name) + "-" + quant_suffix(type)},
+                             {"size", source["size"]},
+                             {"seed", source["seed"]},
+                             {"variant", source.value("variant", "base")},
+                             {"n_params", source["n_params"]},
+                             {"quant", type},
+                             {"quantized_from", name},
+                             {"epochs", nlohmann::json::array()}};
+    if (source.contains("it_ratio")) {
+        record["it_ratio"] = source["it_ratio"];
+    }
+    return record;
+}
+
 }  // namespace
 
 LabModelShape lab_size(const std::string & name) {
@@ -121,7 +151,7 @@ LabModelShape lab_size(const std::string & name) {
 
 ZooConfig load_zoo_config(const std::string & path) {
     const YAML::Node root = load_yaml_file(path, "zoo");
-    check_keys(root, {"name", "language", "sizes", "seeds", "epochs", "threads", "instruct"}, path, "");
+    check_keys(root, {"name", "language", "sizes", "seeds", "epochs", "threads", "instruct", "quantize"}, path, "");
     check_keys(root["instruct"], {"ratios", "narrow", "epochs", "learning_rate"}, path, "instruct");
     ZooConfig c;
     c.path = path;
@@ -142,6 +172,18 @@ ZooConfig load_zoo_config(const std::string & path) {
         }
     } catch (const YAML::Exception & e) {
         throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": " + e.msg);
+    }
+    if (const auto q = root["quantize"]) {
+        if (!q.IsSequence()) {
+            throw Error(where(path, q) + "quantize must be a list of weight types, e.g. [Q8_0, Q4_K_M]");
+        }
+        for (const auto & t : q) {
+            try {
+                c.quantize.push_back(quant_type(t.as<std::string>()).name);
+            } catch (const Error & e) {
+                throw Error(where(path, t) + e.what());
+            }
+        }
     }
     if (c.threads < 0) {
         throw Error(where(path, root["threads"]) + "threads must be 0 (one per core) or more");
@@ -329,6 +371,11 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
         for (const auto & r : job.records) {
             models.push_back(r);
         }
+        for (const auto & r : job.records) {
+            for (const auto & type : config.quantize) {
+                models.push_back(quantized_record(r, type, dir, build, log_line));
+            }
+        }
     }
     std::ofstream(dir + "/zoo.json") << nlohmann::json{{"name", config.name},
                                                        {"config", config.path},
@@ -346,7 +393,12 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
               << ".gguf, family: lab, size: " << m["size"].get<std::string>()
               << ", variant: " << m.value("variant", "base")
               << ", group: " << m.value("recipe", m["name"].get<std::string>())
-              << ", seed: " << m["seed"].get<uint64_t>() << "}\n";
+              << ", seed: " << m["seed"].get<uint64_t>();
+        if (m.contains("quant")) {
+            suite << ", quant: " << m["quant"].get<std::string>()
+                  << ", quantized_from: " << m["quantized_from"].get<std::string>();
+        }
+        suite << "}\n";
     }
     // Sentence likelihoods on plain prompts for every model (what tuning did to
     // the language model), and the yes/no questions the variants were tuned
@@ -376,6 +428,8 @@ Zoo read_zoo(const std::string & dir) {
             z.variant = m.value("variant", "base");
             z.seed = m.at("seed").get<uint64_t>();
             z.it_ratio = m.value("it_ratio", 0.0);
+            z.quant = m.value("quant", "");
+            z.quantized_from = m.value("quantized_from", "");
             z.n_params = m.at("n_params").get<int64_t>();
             z.train_seconds = m.value("train_seconds", 0.0);
             z.unigram_loss = m.value("unigram_loss", 0.0);

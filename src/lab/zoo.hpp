@@ -29,6 +29,9 @@ struct ZooConfig {
         int epochs = 1;
         double learning_rate = 1e-3;
     } instruct;
+    // Quantized variants of every trained model (`quantize: [Q8_0, Q4_K_M]`),
+    // made with llama.cpp's quantizer after training and kept like the rest.
+    std::vector<std::string> quantize;
 };
 
 // Throws compeval::Error "FILE:LINE: ..." on a malformed file.
@@ -39,6 +42,7 @@ LabModelShape lab_size(const std::string & name);  // throws for an unknown name
 struct ZooBuild {
     size_t trained = 0;  // models trained by this call
     size_t reused = 0;   // models already built with the same config
+    size_t quantized = 0;  // quantized variants made by this call (the others were kept)
 };
 
 // Builds (or resumes) the zoo into `dir`; `log` gets one line per event.
@@ -53,6 +57,8 @@ struct ZooModel {
     std::string variant;  // base or instruct
     uint64_t seed = 0;
     double it_ratio = 0;  // instruct variants
+    std::string quant;    // quantized variants: the weight type, and the model they were made from
+    std::string quantized_from;
     int64_t n_params = 0;
     double train_seconds = 0;
     double validation_loss = 0;  // after the last epoch

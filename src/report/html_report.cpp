@@ -73,16 +73,25 @@ const char * kBody = R"(<body>
 <p class="meta" id="run-meta"></p>
 <h2>Recommendation</h2>
 <section id="recommendation"></section>
-<h2>Findings: scale and instruction tuning</h2>
+<h2>Findings: scale, instruction tuning and quantization</h2>
 <p class="howto">One row per family, task, split and comparison: over all items, and again over the unseen
 combinations where a task has them. <b>Instruction tuning</b> compares an instruct model with its base on the same
 items (paired bootstrap); <b>scale</b> is the slope of accuracy per 10&times; parameters across a family's base
-models, and with three or more sizes <b>largest vs smallest</b> compares the series' ends. Models given the same
+models, and with three or more sizes <b>largest vs smallest</b> compares the series' ends; both compare models of
+one weight type. <b>Quantization</b> compares a quantized model with the model it was quantized from on the same
+items, seed by seed (paired bootstrap, and McNemar's exact p on the discordant answers). Models given the same
 <code>group</code> are one recipe trained with several seeds: they are pooled, and the intervals resample seeds as
 well as items. p-values are Holm-corrected over the table; "no detectable effect" rows give the minimum detectable
 effect (MDE) for their item count.</p>
 <section id="findings"></section>
 <section id="recipes"></section>
+<div id="quantization-block" hidden>
+<h2>Quantization: what moved underneath</h2>
+<p class="howto">Each quantized model against its source, answer by answer (same item and prompt): how often the
+answer changed and how often the choices' order by log-likelihood changed, and how far each choice's summed
+log-likelihood moved (nats, quantized minus source). Accuracy can stay put while answers change both ways.</p>
+<section id="quantization"></section>
+</div>
 <h2>Charts</h2>
 <p class="howto">Scaling: each point is a model's accuracy on a task, bars are 95% intervals; a rising line within
 a family means scale helps. Instruction tuning: bars left of zero mean the instruct variant lost accuracy. Seen vs
@@ -91,6 +100,7 @@ representational measures from the embedding layer (0) to the last. Confusion: w
 each gold answer. Cost: models up and to the left are better; the line joins the models no other beats on both.</p>
 <div class="chart" id="chart-scaling"></div>
 <div class="chart" id="chart-tuning"></div>
+<div class="chart" id="chart-quantization"></div>
 <div class="chart" id="chart-gaps"></div>
 <div class="chart" id="chart-layers"></div>
 <div class="chart" id="chart-confusion"></div>

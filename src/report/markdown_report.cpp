@@ -2,7 +2,55 @@
 
 #include <fmt/core.h>
 
+#include <algorithm>
+#include <cmath>
+
 namespace compeval {
+namespace {
+
+// A number as JavaScript's toPrecision(3) prints it, so the HTML and Markdown agree.
+std::string precision3(const nlohmann::json & row, const char * key) {
+    if (!row.contains(key)) {
+        return "-";
+    }
+    const double v = row[key].get<double>();
+    if (v == 0.0) {
+        return "0.00";
+    }
+    const int exponent = static_cast<int>(std::floor(std::log10(std::abs(v))));
+    if (exponent < -6 || exponent >= 3) {
+        std::string s = fmt::format("{:.2e}", v);  // 1.23e-07 -> JavaScript's 1.23e-7
+        const auto e = s.find('e');
+        const bool negative = s[e + 1] == '-';
+        std::string digits = s.substr(e + 2);
+        digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size() - 1));
+        return s.substr(0, e) + "e" + (negative ? "-" : "+") + digits;
+    }
+    return fmt::format("{:.{}f}", v, std::max(0, 2 - exponent));
+}
+
+std::string quantization_markdown(const nlohmann::json & rows) {
+    if (rows.empty()) {
+        return "";
+    }
+    std::string md =
+        "\n## Quantization: what moved underneath\n\nEach quantized model against its source, answer by answer: how "
+        "often the answer and the choices' order changed, and how far each choice's summed log-likelihood moved "
+        "(nats, quantized minus source).\n\n| model | source | weights | task | split | answers | accuracy | source "
+        "accuracy | answer changed | order changed | mean \\|drift\\| (nats) | mean drift | max \\|drift\\| |\n"
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+    for (const auto & q : rows) {
+        md += fmt::format("| {} | {} | {} | {} | {} | {} | {:.3f} | {:.3f} | {:.3f} | {} | {} | {} | {} |\n",
+                          q["model"].get<std::string>(), q["source"].get<std::string>(), q["quant"].get<std::string>(),
+                          q["task"].get<std::string>(), q["split"].get<std::string>(), q["n"].get<size_t>(),
+                          q["accuracy"].get<double>(), q["source_accuracy"].get<double>(), q["flipped"].get<double>(),
+                          q.contains("reordered") ? fmt::format("{:.3f}", q["reordered"].get<double>()) : "-",
+                          precision3(q, "mean_abs_drift"), precision3(q, "mean_drift"), precision3(q, "max_abs_drift"));
+    }
+    return md;
+}
+
+}  // namespace
 
 std::string report_markdown(const RunReport & report) {
     const auto & d = report.data;
@@ -12,15 +60,19 @@ std::string report_markdown(const RunReport & report) {
         d["run"].get<std::string>(), d["metric"].get<std::string>(), d["bootstrap"]["iterations"].get<int>(),
         d["bootstrap"]["seed"].get<uint64_t>());
     md +=
-        "## Findings\n\n| family | task | split | comparison | A vs B | n | effect [95% CI] | p (Holm) | verdict |\n"
-        "|---|---|---|---|---|---|---|---|---|\n";
+        "## Findings\n\n| family | task | split | comparison | A vs B | n | effect [95% CI] | p (Holm) | verdict | "
+        "weights | McNemar p |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const auto & f : d["findings"]) {
-        md += fmt::format("| {} | {} | {} | {} | {} vs {} | {} | {:+.3f} [{:+.3f}, {:+.3f}] | {:.3f} | {} |\n",
+        const std::string quant = f.value("quant", "");
+        md += fmt::format("| {} | {} | {} | {} | {} vs {} | {} | {:+.3f} [{:+.3f}, {:+.3f}] | {:.3f} | {} | {} | {} |\n",
                           f["family"].get<std::string>(), f["task"].get<std::string>(), f["split"].get<std::string>(),
                           f["comparison"].get<std::string>(), f["a"].get<std::string>(), f["b"].get<std::string>(),
                           f["n"].get<size_t>(), f["effect"].get<double>(), f["low"].get<double>(),
-                          f["high"].get<double>(), f["p_holm"].get<double>(), f["verdict"].get<std::string>());
+                          f["high"].get<double>(), f["p_holm"].get<double>(), f["verdict"].get<std::string>(),
+                          quant.empty() ? "as given" : quant,
+                          f.contains("p_mcnemar") ? fmt::format("{:.3g}", f["p_mcnemar"].get<double>()) : "-");
     }
+    md += quantization_markdown(d.value("quantization", nlohmann::json::array()));
     if (!d["recipes"].empty()) {
         md +=
             "\n## Recipes: seeds pooled\n\nModels with the same `group` are one recipe trained with different "
@@ -155,7 +207,7 @@ std::string report_markdown(const RunReport & report) {
     md += fmt::format(
         "\n## Cost\n\nCost unit: {}. Rates are measured on the scored requests and extrapolated to each "
         "task's full set.\n\n| model | params | file MB | load s | items/s | tokens/s | ms/item | peak RSS MB | "
-        "cost/1k items | accuracy | Pareto |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "cost/1k items | accuracy | Pareto | weights | bits/weight |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         cost["unit"].get<std::string>());
     for (const auto & m : cost["models"]) {
         const bool measured = m["measured"].get<bool>();
@@ -163,12 +215,14 @@ std::string report_markdown(const RunReport & report) {
             return measured ? fmt::format(fmt::runtime(f), m[key].get<double>()) : std::string("-");
         };
         md += fmt::format(
-            "| {} | {:.3g} | {:.1f} | {:.3f} | {} | {} | {} | {:.1f} | {} | {} | {} |\n", m["model"].get<std::string>(),
+            "| {} | {:.3g} | {:.1f} | {:.3f} | {} | {} | {} | {:.1f} | {} | {} | {} | {} | {} |\n", m["model"].get<std::string>(),
             m["n_params"].get<double>(), m["file_bytes"].get<double>() / 1e6, m["load_seconds"].get<double>(),
             num("items_per_s", "{:.2f}"), num("tokens_per_s", "{:.0f}"), num("latency_ms_per_item", "{:.1f}"),
             m["peak_rss_bytes"].get<double>() / 1e6, num("cost_per_1k_items", "{:.4g}"),
             m.contains("accuracy") ? fmt::format("{:.3f}", m["accuracy"]["estimate"].get<double>()) : std::string("-"),
-            m["on_pareto_frontier"].get<bool>() ? "yes" : "");
+            m["on_pareto_frontier"].get<bool>() ? "yes" : "",
+            m.value("quant", "").empty() ? std::string("as given") : m["quant"].get<std::string>(),
+            m.value("bits_per_weight", 0.0) > 0 ? fmt::format("{:.2f}", m["bits_per_weight"].get<double>()) : "-");
     }
     const auto & rec = cost["recommendation"];
     md += fmt::format("\n## Recommendation\n\n**{}**\n\n",

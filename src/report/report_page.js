@@ -38,9 +38,24 @@
 
   // ---- tables ----
   document.getElementById('findings').append(table('findings-table',
-    ['family', 'task', 'split', 'comparison', 'A vs B', 'n', 'effect [95% CI]', 'p (Holm)', 'verdict'],
+    ['family', 'task', 'split', 'comparison', 'A vs B', 'n', 'effect [95% CI]', 'p (Holm)', 'verdict',
+      'weights', 'McNemar p'],
     data.findings.map((f) => [f.family, f.task, f.split, f.comparison, `${f.a} vs ${f.b}`, f.n,
-      `${signed(f.effect)} [${signed(f.low)}, ${signed(f.high)}]`, fixed(f.p_holm), f.verdict])));
+      `${signed(f.effect)} [${signed(f.low)}, ${signed(f.high)}]`, fixed(f.p_holm), f.verdict,
+      f.quant || 'as given', f.p_mcnemar === undefined ? '-' : f.p_mcnemar.toPrecision(3)])));
+
+  // What quantizing moved underneath the accuracy: answer by answer against the source.
+  const drift = data.quantization || [];
+  if (drift.length > 0) {
+    document.getElementById('quantization-block').hidden = false;
+    document.getElementById('quantization').append(table('quantization-table',
+      ['model', 'source', 'weights', 'task', 'split', 'answers', 'accuracy', 'source accuracy', 'answer changed',
+        'order changed', 'mean |drift| (nats)', 'mean drift', 'max |drift|'],
+      drift.map((q) => [q.model, q.source, q.quant, q.task, q.split, q.n, fixed(q.accuracy), fixed(q.source_accuracy),
+        fixed(q.flipped), fixed(q.reordered), q.mean_abs_drift === undefined ? '-' : q.mean_abs_drift.toPrecision(3),
+        q.mean_drift === undefined ? '-' : q.mean_drift.toPrecision(3),
+        q.max_abs_drift === undefined ? '-' : q.max_abs_drift.toPrecision(3)])));
+  }
 
   if (data.recipes.length > 0) {
     document.getElementById('recipes').append(
@@ -119,12 +134,12 @@
   document.getElementById('cost-unit').textContent = `Cost unit: ${cost.unit}.`;
   document.getElementById('cost').append(table('cost-table',
     ['model', 'params', 'file MB', 'load s', 'items/s', 'tokens/s', 'ms/item', 'peak RSS MB', 'cost/1k items',
-      'accuracy', 'Pareto'],
+      'accuracy', 'Pareto', 'weights', 'bits/weight'],
     cost.models.map((m) => [m.model, m.n_params.toPrecision(3), fixed(m.file_bytes / 1e6, 1), fixed(m.load_seconds),
       m.measured ? fixed(m.items_per_s, 2) : '-', m.measured ? fixed(m.tokens_per_s, 0) : '-',
       m.measured ? fixed(m.latency_ms_per_item, 1) : '-', fixed(m.peak_rss_bytes / 1e6, 1),
       m.measured ? m.cost_per_1k_items.toPrecision(4) : '-', m.accuracy ? fixed(m.accuracy.estimate) : '-',
-      m.on_pareto_frontier ? 'yes' : ''])));
+      m.on_pareto_frontier ? 'yes' : '', m.quant || 'as given', m.bits_per_weight ? fixed(m.bits_per_weight, 2) : '-'])));
 
   // ---- charts ----
   const charts = {};
@@ -169,6 +184,24 @@
           x: { field: 'effect', type: 'quantitative', title: 'accuracy difference' },
           color: { field: 'label', type: 'nominal', title: 'comparison' } } },
         { mark: 'errorbar', encoding: { y: { field: 'task', type: 'nominal' }, yOffset: { field: 'label' },
+          x: { field: 'low', type: 'quantitative', title: 'accuracy difference' }, x2: { field: 'high' } } },
+        { mark: { type: 'rule', color: '#333' }, encoding: { x: { datum: 0 } } },
+      ],
+    },
+  };
+  charts['chart-quantization'] = {
+    title: 'Quantization: quantized minus source accuracy on the same items (paired bootstrap 95% CI)',
+    values: data.findings.filter((f) => f.comparison === 'quantization').map((f) => ({
+      label: `${f.a} vs ${f.b}`, row: `${f.task} (${f.split})`, weights: f.quant, effect: f.effect, low: f.low,
+      high: f.high })),
+    spec: {
+      width: 420, height: { step: 14 },
+      layer: [
+        { mark: 'bar', encoding: { y: { field: 'row', type: 'nominal', title: null }, yOffset: { field: 'label' },
+          x: { field: 'effect', type: 'quantitative', title: 'accuracy difference' },
+          color: { field: 'weights', type: 'nominal', title: 'weights' },
+          tooltip: [{ field: 'label' }, { field: 'row' }, { field: 'effect', format: '+.3f' }] } },
+        { mark: 'errorbar', encoding: { y: { field: 'row', type: 'nominal' }, yOffset: { field: 'label' },
           x: { field: 'low', type: 'quantitative', title: 'accuracy difference' }, x2: { field: 'high' } } },
         { mark: { type: 'rule', color: '#333' }, encoding: { x: { datum: 0 } } },
       ],
@@ -237,7 +270,7 @@
   };
   const paretoPoints = cost.models.filter((m) => m.measured && m.accuracy).map((m) => ({ model: m.model,
     cost: m.cost_per_1k_items, accuracy: m.accuracy.estimate, low: m.accuracy.low, high: m.accuracy.high,
-    frontier: m.on_pareto_frontier }));
+    frontier: m.on_pareto_frontier, weights: m.quant || 'as given', bits: m.bits_per_weight }));
   charts['chart-pareto'] = {
     title: `Accuracy against cost (${cost.unit}); the line joins the Pareto frontier`,
     values: paretoPoints,
@@ -249,9 +282,13 @@
             y: { field: 'accuracy', type: 'quantitative' }, order: { field: 'cost' } } },
         { mark: 'errorbar', encoding: { x: { field: 'cost', type: 'quantitative' },
           y: { field: 'low', type: 'quantitative', title: 'accuracy', scale: { zero: false } }, y2: { field: 'high' } } },
+        // Colour is the weight type and shape the frontier, so a 4-bit larger model and a 16-bit smaller
+        // one sit on one chart.
         { mark: { type: 'point', filled: true, size: 80 }, encoding: { x: { field: 'cost', type: 'quantitative' },
-          y: { field: 'accuracy', type: 'quantitative' }, color: { field: 'frontier', type: 'nominal', title: 'Pareto' },
-          tooltip: [{ field: 'model' }, { field: 'cost', format: '.4g' }, { field: 'accuracy', format: '.3f' }] } },
+          y: { field: 'accuracy', type: 'quantitative' }, color: { field: 'weights', type: 'nominal', title: 'weights' },
+          shape: { field: 'frontier', type: 'nominal', title: 'Pareto' },
+          tooltip: [{ field: 'model' }, { field: 'weights' }, { field: 'bits', format: '.2f', title: 'bits/weight' },
+            { field: 'cost', format: '.4g' }, { field: 'accuracy', format: '.3f' }] } },
         { mark: { type: 'text', dx: 8, align: 'left' }, encoding: { x: { field: 'cost', type: 'quantitative' },
           y: { field: 'accuracy', type: 'quantitative' }, text: { field: 'model' } } },
       ],

@@ -1,6 +1,7 @@
 #include "runs/suite_runner.hpp"
 
 #include "backends/remote_model.hpp"
+#include "model/quantize.hpp"
 #include "scoring/generation_engine.hpp"
 #include "scoring/remote_generator.hpp"
 #include "scoring/remote_scorer.hpp"
@@ -47,6 +48,12 @@ nlohmann::json summary_row(const SuiteModel & m, const ModelFacts & f, const std
     if (m.seed >= 0) {
         row["seed"] = m.seed;
     }
+    if (!m.quant.empty()) {
+        row["quant"] = m.quant;
+    }
+    if (!m.quantized_from.empty()) {
+        row["quantized_from"] = m.quantized_from;
+    }
     return row;
 }
 
@@ -66,6 +73,12 @@ nlohmann::json facts_json(const SuiteModel & m, const ModelFacts & f) {
             {"sha256", f.sha256},
             {"n_params", f.n_params},
             {"file_bytes", f.file_bytes},
+            {"file_type", f.file_type},
+            {"weight_repacking", f.weight_repacking},
+            {"tensor_types", f.tensor_types},
+            {"bits_per_weight", f.bits_per_weight},
+            {"quant", m.quant},
+            {"quantized_from", m.quantized_from},
             {"architecture", f.architecture},
             {"n_layer", f.n_layer},
             {"has_chat_template", f.has_chat_template},
@@ -86,6 +99,8 @@ nlohmann::json cost_json(const SuiteRunResult & run) {
         m.erase("task");
         m.erase("category");
         m["file_bytes"] = mc.facts.file_bytes;
+        m["bits_per_weight"] = mc.facts.bits_per_weight;
+        m["tensor_types"] = mc.facts.tensor_types;
         m["load_seconds"] = mc.facts.load_seconds;
         uint64_t peak = 0;
         for (const auto & c : mc.measured) {
@@ -316,6 +331,29 @@ ModelTaskResult run_answers_one(AnswerGenerator & generator, const SuiteModel & 
     return out;
 }
 
+// A quantized variant is made from its source when its file is missing or
+// was made from other source bytes (deterministic: every shard makes the same).
+void make_quantized(const SuiteSpec & suite, const SuiteModel & m, const SuiteRunOptions & options) {
+    const auto source = std::find_if(suite.models.begin(), suite.models.end(),
+                                     [&](const SuiteModel & s) { return s.name == m.quantized_from; });
+    QuantizeOptions quantize;
+    quantize.threads = options.threads;
+    const auto start = std::chrono::steady_clock::now();
+    if (ensure_quantized(source->path, m.path, m.quant, quantize) && options.log) {
+        options.log(fmt::format("{}: quantized {} to {} in {:.1f} s ({})", m.name, source->name, m.quant,
+                                std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(),
+                                m.path));
+    }
+}
+
+// A label the file contradicts would put a model in the wrong comparison.
+void check_quant_label(const SuiteModel & m, const ModelFacts & f) {
+    if (!m.quant.empty() && !f.file_type.empty() && f.file_type != m.quant) {
+        throw Error(fmt::format("model '{}': the suite says quant {} but {} is {} (general.file_type)", m.name,
+                                m.quant, f.path, f.file_type));
+    }
+}
+
 }  // namespace
 
 SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const SuiteRunOptions & options) {
@@ -348,7 +386,11 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
         engine_options.batch = options.batch;
         engine_options.cancel = options.cancel;
         if (model_spec.url.empty()) {
+            if (!model_spec.quantized_from.empty()) {
+                make_quantized(suite, model_spec, options);
+            }
             local = std::make_unique<Model>(model_spec.path);
+            check_quant_label(model_spec, local->facts());
             scorer = std::make_unique<LoglikelihoodEngine>(*local, engine_options);
         } else {
             RemoteOptions remote_options;

@@ -21,6 +21,7 @@ struct SuiteRunOptions {
     size_t chunk = 512;
     const std::atomic<bool> * cancel = nullptr;
     std::function<void(size_t, size_t)> progress;  // (unique requests done, total) of the current model x task
+    std::function<void(const std::string &)> log;  // one line per event (a quantized model being made)
     ShardSpec shard;                               // score only this shard's chunks (docs/scale-out.md)
     bool reuse_only = false;  // throw instead of scoring a request the store lacks (merge's export)
 };

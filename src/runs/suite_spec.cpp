@@ -1,5 +1,7 @@
 #include "runs/suite_spec.hpp"
 
+#include "backends/quant_types.hpp"
+#include "model/quantize.hpp"
 #include "util/error.hpp"
 #include "util/yaml_file.hpp"
 
@@ -23,6 +25,48 @@ std::string resolve(const std::filesystem::path & base, const std::string & p) {
         normal = normal.parent_path();
     }
     return normal.string();
+}
+
+// A quantized model names a local, unquantized model of the suite as its
+// source and inherits what it does not say; its file defaults to one beside
+// the source.
+template <typename Fail>
+void resolve_quantized_sources(SuiteSpec & suite, const YAML::Node & nodes, const Fail & fail) {
+    for (size_t i = 0; i < suite.models.size(); ++i) {
+        SuiteModel & model = suite.models[i];
+        if (model.quantized_from.empty()) {
+            continue;
+        }
+        const YAML::Node node = nodes[i];
+        const auto source = std::find_if(suite.models.begin(), suite.models.end(),
+                                         [&](const SuiteModel & m) { return m.name == model.quantized_from; });
+        if (source == suite.models.end()) {
+            fail(node["quantized_from"], "model '" + model.name + "': quantized_from names no model of the suite ('" +
+                                             model.quantized_from + "')");
+        }
+        if (!source->url.empty() || !source->quantized_from.empty() || !std::filesystem::is_regular_file(source->path)) {
+            fail(node["quantized_from"], "model '" + model.name + "': its source '" + source->name +
+                                             "' must be a GGUF file of the suite, not a server or another quantized model");
+        }
+        if (model.path.empty()) {
+            model.path = quantized_path_beside(source->path, model.quant);
+        }
+        if (!node["family"]) {
+            model.family = source->family;
+        }
+        if (!node["size"]) {
+            model.size = source->size;
+        }
+        if (!node["variant"]) {
+            model.variant = source->variant;
+        }
+        if (!node["seed"]) {
+            model.seed = source->seed;
+        }
+        if (!node["group"] && !source->group.empty()) {
+            model.group = source->group + "-" + quant_suffix(model.quant);
+        }
+    }
 }
 
 }  // namespace
@@ -66,7 +110,7 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
     for (const auto & m : models) {
         check_keys(m,
                    {"name", "path", "url", "model", "api_key_env", "cache_prompt", "concurrency", "scoring", "family",
-                    "size", "variant", "group", "seed"},
+                    "size", "variant", "group", "seed", "quant", "quantized_from"},
                    path, "models[]");
         SuiteModel model;
         model.name = text(m, "name", true);
@@ -97,7 +141,20 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
                 }
             }
         } else {
-            model.path = resolve(base, text(m, "path", true));
+            model.quantized_from = text(m, "quantized_from", false);
+            model.path = model.quantized_from.empty() || m["path"] ? resolve(base, text(m, "path", true)) : "";
+        }
+        if (m["quant"]) {
+            try {
+                model.quant = quant_type(text(m, "quant", false)).name;
+            } catch (const Error & e) {
+                fail(m["quant"], "model '" + model.name + "': " + e.what());
+            }
+        } else if (!model.quantized_from.empty()) {
+            fail(m, "model '" + model.name + "': quantized_from needs quant (the weight type, e.g. Q4_K_M)");
+        }
+        if (!model.url.empty() && !model.quant.empty()) {
+            fail(m["quant"], "model '" + model.name + "': quant is for GGUF files (a server's weights are its own)");
         }
         model.family = text(m, "family", false);
         model.size = text(m, "size", false);
@@ -120,11 +177,12 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
             fail(m["variant"],
                  "model '" + model.name + "': variant must be base or instruct, not '" + model.variant + "'");
         }
-        if (model.url.empty() && !std::filesystem::is_regular_file(model.path)) {
+        if (model.url.empty() && model.quantized_from.empty() && !std::filesystem::is_regular_file(model.path)) {
             fail(m["path"], "model '" + model.name + "': no such file " + model.path);
         }
         suite.models.push_back(std::move(model));
     }
+    resolve_quantized_sources(suite, models, fail);
 
     const YAML::Node tasks = root["tasks"];
     if (!tasks || !tasks.IsSequence() || tasks.size() == 0) {

@@ -30,6 +30,14 @@ struct SuiteModel {
     // and pairs an instruct recipe's seed with its base recipe's same seed.
     std::string group;  // "" = the model is its own recipe
     int64_t seed = -1;  // -1 = not given
+    // A quantized variant: `quant` is the weight type it was (or is to be)
+    // quantized to ("Q4_K_M"), `quantized_from` the suite model it came from.
+    // With a source, the file is made by the runner when missing (beside the
+    // source unless `path` says where) and it inherits the source's family,
+    // size, variant and seed, and its group with the type appended; the
+    // report compares it with that source on the same items.
+    std::string quant;
+    std::string quantized_from;
 };
 
 struct SuiteTask {
