@@ -271,7 +271,9 @@ TEST(LabZoo, BuildsResumesAndRunsAsASuite) {
     }
     const auto listed = test::run_command(test::compeval_binary() + " lab list " + dir + "/zoo");
     ASSERT_EQ(listed.exit_code, 0) << listed.err;
-    EXPECT_NE(listed.out.find("50k-s2-it0.5     50k-it0.5    instruct     2     0.5"), std::string::npos) << listed.out;
+    EXPECT_NE(listed.out.find("50k-s2-it0.5           50k-it0.5          instruct     2     0.5     F32"),
+              std::string::npos)
+        << listed.out;
     const auto missing = test::run_command(test::compeval_binary() + " lab list " + dir);
     EXPECT_EQ(missing.exit_code, 1);
     EXPECT_NE(missing.err.find(dir + "/zoo.json: cannot open"), std::string::npos) << missing.err;
@@ -320,6 +322,38 @@ TEST(LabZoo, BuildsResumesAndRunsAsASuite) {
         }).rfind(dir + "/typo.yaml:4: unknown key 'heldot' in language (did you mean 'heldout'?); known keys: ", 0),
         0U)
         << test::error_of([&] { load_zoo_config(dir + "/typo.yaml"); });
+
+    // Quantized variants: made beside each trained model (nothing retrained),
+    // kept on a rebuild, listed, and in the suite with their source.
+    std::ofstream(dir + "/zoo-q.yaml") << "name: tiny\nlanguage: {seed: 2, heldout: 0.9, train_sentences: 600}\n"
+                                          "sizes: [50k]\nseeds: [1, 2]\nepochs: 2\nthreads: 1\n"
+                                          "instruct: {ratios: [0.5], epochs: 1}\nquantize: [q8_0]\n";
+    auto quantized_config = load_zoo_config(dir + "/zoo-q.yaml");
+    EXPECT_EQ(quantized_config.quantize, std::vector<std::string>{"Q8_0"});
+    const auto q = build_zoo(quantized_config, dir + "/zoo", [](const std::string &) {});
+    EXPECT_EQ(q.trained, 0U);
+    EXPECT_EQ(q.quantized, 4U);
+    EXPECT_EQ(build_zoo(quantized_config, dir + "/zoo", [](const std::string &) {}).quantized, 0U);
+    const Zoo with_quantized = read_zoo(dir + "/zoo");
+    ASSERT_EQ(with_quantized.models.size(), 8U);
+    EXPECT_EQ(with_quantized.models[1].name, "50k-s1-it0.5");
+    EXPECT_EQ(with_quantized.models[2].name, "50k-s1-q8_0");
+    EXPECT_EQ(with_quantized.models[3].name, "50k-s1-it0.5-q8_0");
+    EXPECT_EQ(with_quantized.models[3].quantized_from, "50k-s1-it0.5");
+    EXPECT_EQ(with_quantized.models[3].recipe, "50k-it0.5-q8_0");
+    const SuiteSpec quantized_suite = load_suite_spec(dir + "/zoo/suite.yaml");
+    ASSERT_EQ(quantized_suite.models.size(), 8U);
+    EXPECT_EQ(quantized_suite.models[3].quant, "Q8_0");
+    EXPECT_EQ(quantized_suite.models[3].variant, "instruct");
+    EXPECT_EQ(Model(quantized_suite.models[3].path).facts().file_type, "Q8_0");
+    const auto listed_q = test::run_command(test::compeval_binary() + " lab list " + dir + "/zoo");
+    EXPECT_NE(listed_q.out.find("50k-s2-q8_0            50k-q8_0           base         2       -    Q8_0"),
+              std::string::npos)
+        << listed_q.out;
+    std::ofstream(dir + "/bad-quant.yaml") << "name: q\nquantize: [Q8_0, Q3_X]\n";
+    EXPECT_EQ(test::error_of([&] { load_zoo_config(dir + "/bad-quant.yaml"); })
+                  .rfind(dir + "/bad-quant.yaml:2: unknown weight type 'Q3_X' (known: ", 0),
+              0U);
 }
 
 }  // namespace

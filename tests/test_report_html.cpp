@@ -21,8 +21,9 @@
 namespace compeval {
 namespace {
 
-// The run: tiny and small base models (a scale comparison) and tiny's
-// instruct variant (an instruction-tuning comparison) in one family.
+// The run: tiny and small base models (a scale comparison), tiny's instruct
+// variant (an instruction-tuning comparison) in one family, and small
+// quantized to Q8_0 (a quantization comparison).
 std::string write_report_suite(const std::string & dir) {
     std::ofstream data(dir + "/toy.tsv");
     data << "text\tlabel\tkind\n";
@@ -72,6 +73,7 @@ data:
                                        << "  - {name: tiny-chat, path: "
                                        << test::model_path("chat-tiny-suite", test::kChatTemplate)
                                        << ", family: random, size: 4M, variant: instruct}\n"
+                                       << "  - {name: small-q8, quantized_from: small, quant: Q8_0}\n"
                                        << "tasks:\n  - toy.yaml\n  - fit.yaml\n"
                                        << "  - {path: factory/task.yaml, data_dir: factory, limit: 30}\n";
     return dir + "/suite.yaml";
@@ -135,7 +137,7 @@ TEST(ReportHtml, ChromiumDrawsEveryChartAndTheNumbersAgreeWithMarkdownAndJson) {
 
     EXPECT_TRUE(page["ready"].get<bool>());
     EXPECT_TRUE(page["consoleErrors"].empty()) << page["consoleErrors"].dump(1);
-    ASSERT_EQ(page["charts"].size(), 6U);
+    ASSERT_EQ(page["charts"].size(), 7U);
     for (const auto & c : page["charts"]) {
         EXPECT_FALSE(c["empty"].get<bool>()) << c["id"];
         EXPECT_EQ(c["svg"].get<int>(), 1) << c["id"];
@@ -167,7 +169,7 @@ TEST(ReportHtml, ChromiumDrawsEveryChartAndTheNumbersAgreeWithMarkdownAndJson) {
     // scale row per task), accuracy, cost.
     const auto & tables = page["tables"];
     const auto md_findings = markdown_table(files.markdown, "## Findings");
-    ASSERT_EQ(json["findings"].size(), 6U);  // 2 comparisons x (toy; factory over all items and unseen ones)
+    ASSERT_EQ(json["findings"].size(), 9U);  // 3 comparisons x (toy; factory over all items and unseen ones)
     ASSERT_EQ(tables["findings-table"].size(), json["findings"].size());
     ASSERT_EQ(md_findings.size(), json["findings"].size());
     for (size_t i = 0; i < md_findings.size(); ++i) {
@@ -183,6 +185,18 @@ TEST(ReportHtml, ChromiumDrawsEveryChartAndTheNumbersAgreeWithMarkdownAndJson) {
         EXPECT_EQ(md_findings[i][7], html[7]);
         EXPECT_EQ(html[8], f["verdict"].get<std::string>());
         EXPECT_EQ(md_findings[i][8], html[8]);
+        EXPECT_EQ(html[9], f["comparison"] == "quantization" ? "Q8_0" : "as given");
+        EXPECT_EQ(md_findings[i][10], html[10]);
+        EXPECT_EQ(html[10] != "-", f["comparison"] == "quantization");
+    }
+    // Quantization drift: per task, all answers and each split, the same cells in HTML and Markdown.
+    const auto md_quantization = markdown_table(files.markdown, "## Quantization");
+    ASSERT_EQ(json["quantization"].size(), 4U);  // toy (its one split, "all"), factory (all, seen, unseen)
+    ASSERT_EQ(tables["quantization-table"].size(), md_quantization.size());
+    for (size_t i = 0; i < md_quantization.size(); ++i) {
+        for (size_t c = 0; c < 13; ++c) {
+            EXPECT_EQ(tables["quantization-table"][i][c].get<std::string>(), md_quantization[i][c]) << i << "," << c;
+        }
     }
     const auto md_accuracy = markdown_table(files.markdown, "## Accuracy");
     std::vector<std::vector<std::string>> md_accuracy_rows;
@@ -198,13 +212,13 @@ TEST(ReportHtml, ChromiumDrawsEveryChartAndTheNumbersAgreeWithMarkdownAndJson) {
         }
     }
     const auto md_cost = markdown_table(files.markdown, "## Cost");
-    ASSERT_EQ(tables["cost-table"].size(), 3U);
-    ASSERT_EQ(md_cost.size(), 3U);
-    for (size_t i = 0; i < 3; ++i) {
+    ASSERT_EQ(tables["cost-table"].size(), 4U);
+    ASSERT_EQ(md_cost.size(), 4U);
+    for (size_t i = 0; i < 4; ++i) {
         const auto & m = json["cost"]["models"][i];
         ASSERT_TRUE(m["measured"].get<bool>());
         EXPECT_EQ(tables["cost-table"][i][4], fmt::format("{:.2f}", m["items_per_s"].get<double>()));
-        for (size_t c : {0, 4, 5, 6, 9, 10}) {
+        for (size_t c : {0, 4, 5, 6, 9, 10, 11, 12}) {
             EXPECT_EQ(tables["cost-table"][i][c].get<std::string>(), md_cost[i][c]) << i << "," << c;
         }
     }

@@ -1,5 +1,7 @@
 #include "test_support.hpp"
 
+#include "model/quantize.hpp"
+
 #include "tools/loopback_address.hpp"
 
 #include "model/random_model.hpp"
@@ -53,6 +55,13 @@ std::string model_path(const std::string & name, const std::string & chat_templa
     }
     spec.chat_template = chat_template;
     write_random_model(spec, path);
+    return path;
+}
+
+std::string quantized_model_path(const std::string & source, const std::string & type) {
+    const std::string from = model_path(source);
+    const std::string path = quantized_path_beside(from, type);
+    ensure_quantized(from, path, type);
     return path;
 }
 

@@ -24,6 +24,10 @@ inline constexpr const char * kChatTemplate =
 // a template: generated on first use into the build tree.
 std::string model_path(const std::string & name, const std::string & chat_template = "");
 
+// model_path(source) quantized to `type` ("Q8_0") with llama.cpp's quantizer,
+// made on first use beside it.
+std::string quantized_model_path(const std::string & source, const std::string & type);
+
 // llama.cpp's models/ggml-vocab-<vocab>.gguf of this build.
 std::string vocab_path(const std::string & vocab);
 

@@ -84,7 +84,9 @@ nlohmann::json quantization_drift(const std::vector<RunSample> & samples,
                 continue;
             }
             tallies[q->task]["all"].add(*q, *s->second);
-            tallies[q->task][q->split].add(*q, *s->second);
+            if (q->split != "all") {  // a task whose one split is named "all"
+                tallies[q->task][q->split].add(*q, *s->second);
+            }
         }
         for (const auto & [task, splits] : tallies) {
             for (const auto & [split, tally] : splits) {

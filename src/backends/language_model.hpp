@@ -26,7 +26,7 @@ struct ModelFacts {
     double bits_per_weight = 0;
     std::string file_type;
     // Whether llama.cpp may repack weights into its extra CPU buffers (off
-    // where the CPU has AMX: see model.cpp).
+    // for quantized weights where the CPU has AMX: see model.cpp).
     bool weight_repacking = true;
     int n_layer = 0;
     int n_embd = 0;

@@ -10,7 +10,9 @@
 #include <ggml-backend.h>
 #include <llama.h>
 
+#include <algorithm>
 #include <chrono>
+#include <set>
 #include <filesystem>
 
 namespace compeval {
@@ -30,10 +32,17 @@ std::string meta_string(const llama_model * model, const char * key) {
 }
 
 // llama.cpp's AMX weight buffers (Intel Sapphire Rapids and later) crash in
-// ggml_backend_amx_mul_mat on quantized models with this pinned release
+// ggml_backend_amx_mul_mat on quantized weights with this pinned release
 // (llama.cpp issue #20824; llama-perplexity crashes the same way on this
-// project's machine). Where the CPU offers them, no extra weight buffer is
-// used: quantized weights are read as stored, as on a CPU without AMX.
+// project's machine). Where the CPU offers them and the model has weights of
+// a type they would take, no extra weight buffer is used: the weights are read
+// as stored, as on a CPU without AMX. F32/F16/BF16 models keep them.
+bool amx_would_take(const std::map<std::string, uint64_t> & params_by_type) {
+    static const std::set<std::string> amx_types = {"q4_0", "q4_1", "q8_0", "q4_K", "q5_K", "q6_K", "iq4_xs"};
+    return std::any_of(params_by_type.begin(), params_by_type.end(),
+                       [](const auto & t) { return amx_types.contains(t.first); });
+}
+
 bool cpu_offers_amx_buffers() {
     static const bool amx = [] {
         ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
@@ -62,7 +71,7 @@ Model::Model(const std::string & path, const ModelOptions & options) {
     llama_model_params params = llama_model_default_params();
     params.n_gpu_layers = options.n_gpu_layers;
     params.vocab_only = options.vocab_only;
-    params.use_extra_bufts = !cpu_offers_amx_buffers();
+    params.use_extra_bufts = !(amx_would_take(counts.params_by_type) && cpu_offers_amx_buffers());
     facts_.weight_repacking = params.use_extra_bufts;
     const auto load_start = std::chrono::steady_clock::now();
     model_ = llama_model_load_from_file(path.c_str(), params);

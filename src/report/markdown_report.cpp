@@ -70,7 +70,7 @@ std::string report_markdown(const RunReport & report) {
                           f["n"].get<size_t>(), f["effect"].get<double>(), f["low"].get<double>(),
                           f["high"].get<double>(), f["p_holm"].get<double>(), f["verdict"].get<std::string>(),
                           quant.empty() ? "as given" : quant,
-                          f.contains("p_mcnemar") ? fmt::format("{:.3g}", f["p_mcnemar"].get<double>()) : "-");
+                          precision3(f, "p_mcnemar"));
     }
     md += quantization_markdown(d.value("quantization", nlohmann::json::array()));
     if (!d["recipes"].empty()) {
