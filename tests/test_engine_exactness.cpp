@@ -202,11 +202,11 @@ TEST(EngineSchedule, DecodesEveryInnerNodeOnceAndNoLeaf) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, EngineExactness,
-                         ::testing::Values("tiny-f16", "tiny-f32", "small-f16", "small-f32", "small-q8_0", "small-q4_k_m", "llama-bf16", "falcon-f32",
-                                           "falcon-f16", "falcon-bf16", "qwen2-f32", "qwen2-f16", "qwen2-bf16",
-                                           "qwen3-f32", "qwen3-f16", "qwen3-bf16", "gemma2-f32", "gemma2-f16",
-                                           "gemma2-bf16", "gemma3-f32", "gemma3-f16", "gemma3-bf16", "phi3-f32",
-                                           "phi3-f16", "phi3-bf16"),
+                         ::testing::Values("tiny-f16", "tiny-f32", "small-f16", "small-f32", "small-q8_0",
+                                           "small-q4_k_m", "llama-bf16", "falcon-f32", "falcon-f16", "falcon-bf16",
+                                           "qwen2-f32", "qwen2-f16", "qwen2-bf16", "qwen3-f32", "qwen3-f16",
+                                           "qwen3-bf16", "gemma2-f32", "gemma2-f16", "gemma2-bf16", "gemma3-f32",
+                                           "gemma3-f16", "gemma3-bf16", "phi3-f32", "phi3-f16", "phi3-bf16"),
                          [](const auto & info) {
                              std::string name = info.param;
                              std::replace(name.begin(), name.end(), '-', '_');

@@ -351,8 +351,9 @@ TEST(LabZoo, BuildsResumesAndRunsAsASuite) {
               std::string::npos)
         << listed_q.out;
     std::ofstream(dir + "/bad-quant.yaml") << "name: q\nquantize: [Q8_0, Q3_X]\n";
-    EXPECT_EQ(test::error_of([&] { load_zoo_config(dir + "/bad-quant.yaml"); })
-                  .rfind(dir + "/bad-quant.yaml:2: unknown weight type 'Q3_X' (known: ", 0),
+    EXPECT_EQ(test::error_of([&] {
+                  load_zoo_config(dir + "/bad-quant.yaml");
+              }).rfind(dir + "/bad-quant.yaml:2: unknown weight type 'Q3_X' (known: ", 0),
               0U);
 }
 

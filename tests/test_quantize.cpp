@@ -105,19 +105,21 @@ TEST(Quantize, FactsRecordTheRealTensorTypes) {
 TEST(Quantize, BadInputGetsOneLineNamingTheCause) {
     const std::string dir = test::temp_dir("quantize-bad");
     const std::string source = test::model_path("tiny-f32");
-    EXPECT_EQ(test::error_of([&] { quantize_gguf(source, dir + "/x.gguf", "Q3_X"); })
-                  .rfind("unknown weight type 'Q3_X' (known: F32, F16, BF16, Q8_0,", 0),
+    EXPECT_EQ(test::error_of([&] {
+                  quantize_gguf(source, dir + "/x.gguf", "Q3_X");
+              }).rfind("unknown weight type 'Q3_X' (known: F32, F16, BF16, Q8_0,", 0),
               0U);
     quantize_gguf(source, dir + "/q.gguf", "Q4_0");
-    EXPECT_NE(test::error_of([&] { quantize_gguf(dir + "/q.gguf", dir + "/x.gguf", "Q8_0"); })
-                  .find("/q.gguf: already quantized"),
+    EXPECT_NE(test::error_of([&] {
+                  quantize_gguf(dir + "/q.gguf", dir + "/x.gguf", "Q8_0");
+              }).find("/q.gguf: already quantized"),
               std::string::npos);
     std::ofstream(dir + "/cut.gguf") << test::read_file(source).substr(0, 100000);
     EXPECT_NE(test::error_of([&] { quantize_gguf(dir + "/cut.gguf", dir + "/x.gguf", "Q8_0"); }).find("truncated GGUF"),
               std::string::npos);
-    EXPECT_NE(test::error_of([&] { quantize_gguf(source, dir + "/no/such/dir/x.gguf", "Q8_0"); })
-                  .find("no such directory"),
-              std::string::npos);
+    EXPECT_NE(
+        test::error_of([&] { quantize_gguf(source, dir + "/no/such/dir/x.gguf", "Q8_0"); }).find("no such directory"),
+        std::string::npos);
     EXPECT_FALSE(fs::exists(dir + "/x.gguf"));
     const auto cli = test::run_command(test::compeval_binary() + " quantize " + dir + "/missing.gguf --type Q8_0");
     EXPECT_EQ(cli.exit_code, 1);
@@ -164,9 +166,9 @@ double mcnemar_by_hand(uint64_t b, uint64_t c) {
 TEST(QuantizedSuite, FindingMatchesAnIndependentPairedComputationFromTheSamples) {
     const std::string dir = test::temp_dir("quantized-suite");
     fs::copy_file(test::model_path("tiny-f32"), dir + "/src.gguf");
-    const std::string suite_path = write_quant_suite(
-        dir, "  - {name: src, path: src.gguf, family: random, size: 4M}\n"
-             "  - {name: src-q4, quantized_from: src, quant: q4_0}\n");
+    const std::string suite_path = write_quant_suite(dir,
+                                                     "  - {name: src, path: src.gguf, family: random, size: 4M}\n"
+                                                     "  - {name: src-q4, quantized_from: src, quant: q4_0}\n");
     const SuiteSpec suite = load_suite_spec(suite_path);
     ASSERT_EQ(suite.models.size(), 2U);
     EXPECT_EQ(suite.models[1].path, dir + "/src-q4_0.gguf");  // beside its source
@@ -186,7 +188,7 @@ TEST(QuantizedSuite, FindingMatchesAnIndependentPairedComputationFromTheSamples)
 
     // Per item (split, id): correctness averaged over the two prompts, and
     // each choice's log-likelihood, read straight from samples.jsonl.
-    std::map<std::string, std::map<std::string, double>> score;  // model -> item -> mean correct
+    std::map<std::string, std::map<std::string, double>> score;                  // model -> item -> mean correct
     std::map<std::string, std::map<std::string, std::vector<double>>> logprobs;  // model -> item|prompt -> choices
     std::ifstream in(dir + "/run/samples.jsonl");
     std::string line;
@@ -292,12 +294,10 @@ TEST(QuantizedSuite, RejectsWhatCannotBeCompared) {
                           "Q4_0}\n")
                   .find("must be a GGUF file of the suite, not a server or another quantized model"),
               std::string::npos);
-    // A label the file contradicts stops the run before anything is scored.
+    // A label the file contradicts stops the suite before anything is scored.
     quantize_gguf(dir + "/src.gguf", dir + "/q4.gguf", "Q4_0");
-    const SuiteSpec suite = load_suite_spec(write_quant_suite(dir, src + "  - {name: q, path: q4.gguf, quant: Q8_0}\n"));
-    ResultsStore store(dir + "/results.sqlite");
-    EXPECT_EQ(test::error_of([&] { run_suite(suite, store, {}); }),
-              "model 'q': the suite says quant Q8_0 but " + dir + "/q4.gguf is Q4_0 (general.file_type)");
+    EXPECT_EQ(error(src + "  - {name: q, path: q4.gguf, quant: Q8_0}\n"),
+              dir + "/suite.yaml:5: model 'q': quant Q8_0 but " + dir + "/q4.gguf is Q4_0 (general.file_type)");
 }
 
 }  // namespace

@@ -249,9 +249,10 @@ nlohmann::json cost_section(const nlohmann::json & cost_file, const std::map<std
     }
     if (std::any_of(findings.begin(), findings.end(),
                     [](const auto & f) { return f.value("comparison", "") == "quantization"; })) {
-        reasons.push_back(lost.empty() ? std::string("Quantization: no quantized variant detectably lost accuracy "
-                                                     "against the weights it was quantized from.")
-                                       : fmt::format("Quantization detectably cost accuracy: {}.", fmt::join(lost, "; ")));
+        reasons.push_back(lost.empty()
+                              ? std::string("Quantization: no quantized variant detectably lost accuracy "
+                                            "against the weights it was quantized from.")
+                              : fmt::format("Quantization detectably cost accuracy: {}.", fmt::join(lost, "; ")));
     }
     section["recommendation"] = {{"model", above_chance ? nlohmann::json(pick) : nlohmann::json(nullptr)},
                                  {"contenders", contenders},

@@ -271,7 +271,8 @@ nlohmann::json compute_findings(const std::map<std::string, ReportModel> & model
     // members all name a source model of the run.
     std::vector<std::pair<const Recipe *, Recipe>> quantized;
     for (const auto & r : recipes) {
-        if (r.quant.empty() || std::any_of(r.sources.begin(), r.sources.end(), [](const auto & s) { return s.empty(); })) {
+        if (r.quant.empty() ||
+            std::any_of(r.sources.begin(), r.sources.end(), [](const auto & s) { return s.empty(); })) {
             continue;
         }
         const auto & first = models.at(r.sources.front());

@@ -92,9 +92,9 @@ Model::Model(const std::string & path, const ModelOptions & options) {
         facts_.n_params = llama_model_n_params(model_);
         facts_.n_params_non_embedding = counts.non_embedding_params;
         facts_.tensor_types = counts.params_by_type;
-        facts_.bits_per_weight = counts.params > 0 ? 8.0 * static_cast<double>(counts.tensor_bytes) /
-                                                         static_cast<double>(counts.params)
-                                                   : 0.0;
+        facts_.bits_per_weight =
+            counts.params > 0 ? 8.0 * static_cast<double>(counts.tensor_bytes) / static_cast<double>(counts.params)
+                              : 0.0;
         facts_.file_type = quant_type_of_file_type(counts.file_type);
         facts_.n_layer = llama_model_n_layer(model_);
         facts_.n_embd = llama_model_n_embd(model_);

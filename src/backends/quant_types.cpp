@@ -47,10 +47,10 @@ std::string upper(std::string s) {
 
 const QuantType & quant_type(const std::string & name) {
     const std::string wanted = upper(name);
-    for (const auto & t : quant_types()) {
-        if (t.name == wanted) {
-            return t;
-        }
+    const auto & types = quant_types();
+    const auto found = std::find_if(types.begin(), types.end(), [&](const QuantType & t) { return t.name == wanted; });
+    if (found != types.end()) {
+        return *found;
     }
     std::string known;
     for (const auto & t : quant_types()) {
@@ -60,12 +60,10 @@ const QuantType & quant_type(const std::string & name) {
 }
 
 std::string quant_type_of_file_type(int file_type) {
-    for (const auto & t : quant_types()) {
-        if (t.file_type == file_type) {
-            return t.name;
-        }
-    }
-    return "";
+    const auto & types = quant_types();
+    const auto found =
+        std::find_if(types.begin(), types.end(), [&](const QuantType & t) { return t.file_type == file_type; });
+    return found != types.end() ? found->name : "";
 }
 
 std::string quant_suffix(const std::string & name) {

@@ -167,8 +167,9 @@ void add_lab_command(CLI::App & app) {
         config.train.loop = parse_train_loop(*zoo_loop);
         const auto built =
             build_zoo(config, *zoo_out, [](const std::string & line) { fmt::print(stderr, "lab: {}\n", line); });
-        fmt::print("zoo {}: {} models trained, {} kept, {} quantized variants made; wrote {}/zoo.json and {}/suite.yaml\n",
-                   config.name, built.trained, built.reused, built.quantized, *zoo_out, *zoo_out);
+        fmt::print(
+            "zoo {}: {} models trained, {} kept, {} quantized variants made; wrote {}/zoo.json and {}/suite.yaml\n",
+            config.name, built.trained, built.reused, built.quantized, *zoo_out, *zoo_out);
     });
 
     auto list_dir = std::make_shared<std::string>();
@@ -178,8 +179,8 @@ void add_lab_command(CLI::App & app) {
     list->callback([list_dir] {
         const auto zoo = read_zoo(*list_dir);
         fmt::print("zoo {} ({} models)\nlanguage: {}\n\n", zoo.name, zoo.models.size(), zoo.language);
-        fmt::print("{:<22} {:<18} {:<9} {:>4} {:>7} {:>7} {:>10} {:>9} {:>9} {:>9}  {}\n", "model", "recipe",
-                   "variant", "seed", "IT", "weights", "params", "train s", "val loss", "unigram", "file");
+        fmt::print("{:<22} {:<18} {:<9} {:>4} {:>7} {:>7} {:>10} {:>9} {:>9} {:>9}  {}\n", "model", "recipe", "variant",
+                   "seed", "IT", "weights", "params", "train s", "val loss", "unigram", "file");
         for (const auto & m : zoo.models) {
             // A quantized variant was not trained: its training record is its source's.
             const bool quantized = !m.quant.empty();

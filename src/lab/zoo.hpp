@@ -40,8 +40,8 @@ ZooConfig load_zoo_config(const std::string & path);
 LabModelShape lab_size(const std::string & name);  // throws for an unknown name
 
 struct ZooBuild {
-    size_t trained = 0;  // models trained by this call
-    size_t reused = 0;   // models already built with the same config
+    size_t trained = 0;    // models trained by this call
+    size_t reused = 0;     // models already built with the same config
     size_t quantized = 0;  // quantized variants made by this call (the others were kept)
 };
 

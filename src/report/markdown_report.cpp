@@ -64,13 +64,13 @@ std::string report_markdown(const RunReport & report) {
         "weights | McNemar p |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
     for (const auto & f : d["findings"]) {
         const std::string quant = f.value("quant", "");
-        md += fmt::format("| {} | {} | {} | {} | {} vs {} | {} | {:+.3f} [{:+.3f}, {:+.3f}] | {:.3f} | {} | {} | {} |\n",
-                          f["family"].get<std::string>(), f["task"].get<std::string>(), f["split"].get<std::string>(),
-                          f["comparison"].get<std::string>(), f["a"].get<std::string>(), f["b"].get<std::string>(),
-                          f["n"].get<size_t>(), f["effect"].get<double>(), f["low"].get<double>(),
-                          f["high"].get<double>(), f["p_holm"].get<double>(), f["verdict"].get<std::string>(),
-                          quant.empty() ? "as given" : quant,
-                          precision3(f, "p_mcnemar"));
+        md +=
+            fmt::format("| {} | {} | {} | {} | {} vs {} | {} | {:+.3f} [{:+.3f}, {:+.3f}] | {:.3f} | {} | {} | {} |\n",
+                        f["family"].get<std::string>(), f["task"].get<std::string>(), f["split"].get<std::string>(),
+                        f["comparison"].get<std::string>(), f["a"].get<std::string>(), f["b"].get<std::string>(),
+                        f["n"].get<size_t>(), f["effect"].get<double>(), f["low"].get<double>(),
+                        f["high"].get<double>(), f["p_holm"].get<double>(), f["verdict"].get<std::string>(),
+                        quant.empty() ? "as given" : quant, precision3(f, "p_mcnemar"));
     }
     md += quantization_markdown(d.value("quantization", nlohmann::json::array()));
     if (!d["recipes"].empty()) {
@@ -207,7 +207,8 @@ std::string report_markdown(const RunReport & report) {
     md += fmt::format(
         "\n## Cost\n\nCost unit: {}. Rates are measured on the scored requests and extrapolated to each "
         "task's full set.\n\n| model | params | file MB | load s | items/s | tokens/s | ms/item | peak RSS MB | "
-        "cost/1k items | accuracy | Pareto | weights | bits/weight |\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        "cost/1k items | accuracy | Pareto | weights | bits/weight "
+        "|\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
         cost["unit"].get<std::string>());
     for (const auto & m : cost["models"]) {
         const bool measured = m["measured"].get<bool>();
@@ -215,10 +216,11 @@ std::string report_markdown(const RunReport & report) {
             return measured ? fmt::format(fmt::runtime(f), m[key].get<double>()) : std::string("-");
         };
         md += fmt::format(
-            "| {} | {:.3g} | {:.1f} | {:.3f} | {} | {} | {} | {:.1f} | {} | {} | {} | {} | {} |\n", m["model"].get<std::string>(),
-            m["n_params"].get<double>(), m["file_bytes"].get<double>() / 1e6, m["load_seconds"].get<double>(),
-            num("items_per_s", "{:.2f}"), num("tokens_per_s", "{:.0f}"), num("latency_ms_per_item", "{:.1f}"),
-            m["peak_rss_bytes"].get<double>() / 1e6, num("cost_per_1k_items", "{:.4g}"),
+            "| {} | {:.3g} | {:.1f} | {:.3f} | {} | {} | {} | {:.1f} | {} | {} | {} | {} | {} |\n",
+            m["model"].get<std::string>(), m["n_params"].get<double>(), m["file_bytes"].get<double>() / 1e6,
+            m["load_seconds"].get<double>(), num("items_per_s", "{:.2f}"), num("tokens_per_s", "{:.0f}"),
+            num("latency_ms_per_item", "{:.1f}"), m["peak_rss_bytes"].get<double>() / 1e6,
+            num("cost_per_1k_items", "{:.4g}"),
             m.contains("accuracy") ? fmt::format("{:.3f}", m["accuracy"]["estimate"].get<double>()) : std::string("-"),
             m["on_pareto_frontier"].get<bool>() ? "yes" : "",
             m.value("quant", "").empty() ? std::string("as given") : m["quant"].get<std::string>(),

@@ -346,14 +346,6 @@ void make_quantized(const SuiteSpec & suite, const SuiteModel & m, const SuiteRu
     }
 }
 
-// A label the file contradicts would put a model in the wrong comparison.
-void check_quant_label(const SuiteModel & m, const ModelFacts & f) {
-    if (!m.quant.empty() && !f.file_type.empty() && f.file_type != m.quant) {
-        throw Error(fmt::format("model '{}': the suite says quant {} but {} is {} (general.file_type)", m.name,
-                                m.quant, f.path, f.file_type));
-    }
-}
-
 }  // namespace
 
 SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const SuiteRunOptions & options) {
@@ -390,7 +382,6 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
                 make_quantized(suite, model_spec, options);
             }
             local = std::make_unique<Model>(model_spec.path);
-            check_quant_label(model_spec, local->facts());
             scorer = std::make_unique<LoglikelihoodEngine>(*local, engine_options);
         } else {
             RemoteOptions remote_options;

@@ -1,5 +1,6 @@
 #include "runs/suite_spec.hpp"
 
+#include "backends/gguf_check.hpp"
 #include "backends/quant_types.hpp"
 #include "model/quantize.hpp"
 #include "util/error.hpp"
@@ -44,9 +45,11 @@ void resolve_quantized_sources(SuiteSpec & suite, const YAML::Node & nodes, cons
             fail(node["quantized_from"], "model '" + model.name + "': quantized_from names no model of the suite ('" +
                                              model.quantized_from + "')");
         }
-        if (!source->url.empty() || !source->quantized_from.empty() || !std::filesystem::is_regular_file(source->path)) {
-            fail(node["quantized_from"], "model '" + model.name + "': its source '" + source->name +
-                                             "' must be a GGUF file of the suite, not a server or another quantized model");
+        if (!source->url.empty() || !source->quantized_from.empty() ||
+            !std::filesystem::is_regular_file(source->path)) {
+            fail(node["quantized_from"],
+                 "model '" + model.name + "': its source '" + source->name +
+                     "' must be a GGUF file of the suite, not a server or another quantized model");
         }
         if (model.path.empty()) {
             model.path = quantized_path_beside(source->path, model.quant);
@@ -179,6 +182,14 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
         }
         if (model.url.empty() && model.quantized_from.empty() && !std::filesystem::is_regular_file(model.path)) {
             fail(m["path"], "model '" + model.name + "': no such file " + model.path);
+        }
+        if (!model.quant.empty() && std::filesystem::is_regular_file(model.path)) {
+            // A label the file contradicts would put the model in the wrong comparison.
+            const auto declared = quant_type_of_file_type(check_gguf_file(model.path).file_type);
+            if (!declared.empty() && declared != model.quant) {
+                fail(m["quant"], "model '" + model.name + "': quant " + model.quant + " but " + model.path + " is " +
+                                     declared + " (general.file_type)");
+            }
         }
         suite.models.push_back(std::move(model));
     }
