@@ -10,7 +10,8 @@ packages=(build-essential cmake git pkg-config nodejs npm
           libcurl4-openssl-dev
           libgtest-dev libgmock-dev)
 # The tests also open the HTML report in a real browser (scripts/test.sh sets this).
-if [ "${COMPEVAL_WITH_BROWSER:-0}" = 1 ]; then packages+=(chromium); fi
+# A Japanese font, so Chromium draws the Japanese report's text (not empty boxes).
+if [ "${COMPEVAL_WITH_BROWSER:-0}" = 1 ]; then packages+=(chromium fonts-ipafont-gothic); fi
 # The lab trains its models with libtorch on OpenBLAS (~650 MB of packages;
 # the engine builds without them). scripts/test.sh and scripts/demo.sh set this.
 if [ "${COMPEVAL_WITH_LAB:-0}" = 1 ]; then packages+=(libtorch-dev libopenblas0-pthread libblas-dev); fi

@@ -7,6 +7,7 @@
 #include "data/domain_spec.hpp"
 #include "report/report_files.hpp"
 #include "runs/suite_runner.hpp"
+#include "util/error.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>
@@ -16,6 +17,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <regex>
 #include <sstream>
 
 namespace compeval {
@@ -233,6 +235,157 @@ TEST(ReportHtml, ChromiumDrawsEveryChartAndTheNumbersAgreeWithMarkdownAndJson) {
     ASSERT_GT(png.size(), 20000U);
     EXPECT_EQ(png.substr(1, 3), "PNG");
     std::cout << "report screenshot: " << std::filesystem::weakly_canonical(shot).string() << "\n";
+}
+
+// The decimals of a cell, in order ("+0.031 [-0.012, +0.093]" -> three).
+std::vector<std::string> decimals(const std::string & text) {
+    static const std::regex number(R"([-+]?[0-9]+\.[0-9]+(e[-+]?[0-9]+)?)");
+    std::vector<std::string> out;
+    for (auto it = std::sregex_iterator(text.begin(), text.end(), number); it != std::sregex_iterator(); ++it) {
+        out.push_back(it->str());
+    }
+    return out;
+}
+
+bool has_japanese(const std::string & text) {
+    return text.find("\xE3") != std::string::npos || text.find("\xE4") != std::string::npos ||
+           text.find("\xE5") != std::string::npos || text.find("\xE6") != std::string::npos ||
+           text.find("\xE7") != std::string::npos || text.find("\xE8") != std::string::npos ||
+           text.find("\xE9") != std::string::npos;
+}
+
+bool has_letters(const std::string & text) {
+    return std::any_of(text.begin(), text.end(), [](char c) { return std::isalpha(static_cast<unsigned char>(c)); });
+}
+
+// The same run reported in English and in Japanese: in Chromium every table
+// has the same rows, every cell the same numbers (a cell without words is the
+// same text), every heading, header and axis title is Japanese, and every
+// chart draws; the Markdown's tables agree the same way, and report.json
+// differs only in its sentences.
+TEST(ReportLanguage, JapaneseReportHasTheEnglishNumbersCellByCell) {
+    const char * chromium = std::getenv("CHROMIUM") != nullptr ? std::getenv("CHROMIUM") : "/usr/bin/chromium";
+    if (!std::filesystem::exists(chromium) || test::run_command("node --version").exit_code != 0) {
+        GTEST_SKIP() << "needs Chromium (" << chromium << ") and Node.js; scripts/test.sh installs both";
+    }
+    const std::string dir = test::temp_dir("report-ja");
+    const SuiteSpec suite = load_suite_spec(write_report_suite(dir));
+    ResultsStore store(dir + "/results.sqlite");
+    export_suite_results(run_suite(suite, store, {}), dir + "/run");
+    std::filesystem::copy(dir + "/run", dir + "/run-ja", std::filesystem::copy_options::recursive);
+    ReportOptions ja_options;
+    ja_options.lang = "ja";
+    const auto en = write_report_files(dir + "/run", {}, "2026-01-01T00-00-00.000000");
+    const auto ja = write_report_files(dir + "/run-ja", ja_options, "2026-01-01T00-00-00.000000");
+    ReportOptions wrong;
+    wrong.lang = "fr";
+    EXPECT_THROW(write_report_files(dir + "/run", wrong, "2026-01-01T00-00-00.000000"), Error);
+
+    std::ofstream(dir + "/filters.json") << R"([{"correct": "false"}])";
+    auto open = [&](const std::string & run) {
+        const auto check = test::run_command("NODE_PATH=" COMPEVAL_NODE_MODULES " CHROMIUM=" + std::string(chromium) +
+                                             " node " COMPEVAL_SOURCE_DIR "/tests/browser/check_report.mjs " + run +
+                                             "/report.html " + run + "/shot.png " + dir + "/filters.json");
+        EXPECT_EQ(check.exit_code, 0) << check.err;
+        return nlohmann::json::parse(check.out);
+    };
+    const auto page_en = open(dir + "/run");
+    const auto page_ja = open(dir + "/run-ja");
+    for (const auto * page : {&page_en, &page_ja}) {
+        EXPECT_TRUE((*page)["ready"].get<bool>());
+        EXPECT_TRUE((*page)["consoleErrors"].empty()) << (*page)["consoleErrors"].dump(1);
+        for (const auto & c : (*page)["charts"]) {
+            EXPECT_EQ(c["svg"].get<int>(), 1) << c["id"];
+        }
+    }
+    EXPECT_EQ(page_en["text"]["lang"], "en");
+    EXPECT_EQ(page_ja["text"]["lang"], "ja");
+
+    // Cell by cell: same tables, rows and columns; same numbers; wordless cells identical.
+    ASSERT_EQ(page_ja["tables"].size(), page_en["tables"].size());
+    size_t cells = 0;
+    for (const auto & [id, rows] : page_en["tables"].items()) {
+        const auto & other = page_ja["tables"][id];
+        ASSERT_EQ(other.size(), rows.size()) << id;
+        for (size_t r = 0; r < rows.size(); ++r) {
+            ASSERT_EQ(other[r].size(), rows[r].size()) << id << " row " << r;
+            for (size_t c = 0; c < rows[r].size(); ++c) {
+                const auto a = rows[r][c].get<std::string>();
+                const auto b = other[r][c].get<std::string>();
+                EXPECT_EQ(decimals(b), decimals(a)) << id << " " << r << "," << c << ": " << a << " | " << b;
+                if (!has_letters(a)) {
+                    EXPECT_EQ(b, a) << id << " " << r << "," << c;
+                }
+                ++cells;
+            }
+        }
+    }
+    EXPECT_GT(cells, 200U);
+    // Every verdict and reason is a Japanese sentence.
+    for (const auto & row : page_ja["tables"]["findings-table"]) {
+        EXPECT_TRUE(has_japanese(row[8].get<std::string>())) << row[8];
+    }
+    for (const auto & reason : ja.report.data["cost"]["recommendation"]["reasons"]) {
+        EXPECT_TRUE(has_japanese(reason.get<std::string>())) << reason;
+    }
+    // Headings, table headers, axis and legend titles, the explorer's sentence: Japanese.
+    const auto & text = page_ja["text"];
+    ASSERT_EQ(text["headings"].size(), page_en["text"]["headings"].size());
+    for (const auto & h : text["headings"]) {
+        EXPECT_TRUE(has_japanese(h.get<std::string>())) << h;
+    }
+    for (const auto & [id, headers] : text["headers"].items()) {
+        for (const auto & h : headers) {
+            const std::string header = h.get<std::string>();
+            if (header != "n" && header != "rho" && header != "p" && header != "A" && header != "B" && header != "ID" &&
+                header != "McNemar p" && header != "Jensen-Shannon") {
+                EXPECT_TRUE(has_japanese(header)) << id << ": " << header;
+            }
+        }
+    }
+    EXPECT_FALSE(text["axisTitles"].empty());
+    for (const auto & a : text["axisTitles"]) {
+        EXPECT_TRUE(has_japanese(a.get<std::string>()) || !has_letters(a.get<std::string>())) << a;
+    }
+    EXPECT_TRUE(has_japanese(text["count"].get<std::string>())) << text["count"];
+    EXPECT_EQ(page_ja["explorer"], page_en["explorer"]);
+
+    // Markdown: the same tables with the same numbers, Japanese headings.
+    for (const auto & [heading_en, heading_ja] : std::vector<std::pair<std::string, std::string>>{
+             {"## Findings", "## 所見"}, {"## Accuracy", "## 正解率"}, {"## Cost", "## コスト"}}) {
+        const auto a = markdown_table(en.markdown, heading_en);
+        const auto b = markdown_table(ja.markdown, heading_ja);
+        ASSERT_EQ(b.size(), a.size()) << heading_ja;
+        for (size_t r = 0; r < a.size(); ++r) {
+            ASSERT_EQ(b[r].size(), a[r].size());
+            for (size_t c = 0; c < a[r].size(); ++c) {
+                EXPECT_EQ(decimals(b[r][c]), decimals(a[r][c])) << heading_ja << " " << r << "," << c;
+            }
+        }
+    }
+    EXPECT_EQ(ja.markdown.find("## Findings"), std::string::npos);
+
+    // report.json: the same numbers; only the sentences and the language differ.
+    auto numbers_only = [](nlohmann::json data) {
+        data.erase("lang");
+        data.erase("run");  // the two run directories
+        for (auto & f : data["findings"]) {
+            f.erase("verdict");
+        }
+        for (auto & r : data["ability_correlation"]) {
+            r.erase("verdict");
+        }
+        for (auto & row : data["instruction_tuning_by_route"]) {
+            for (auto & r : row["routes"]) {
+                r.erase("verdict");
+            }
+        }
+        data["cost"].erase("unit");
+        data["cost"]["recommendation"].erase("reasons");
+        return data;
+    };
+    EXPECT_TRUE(numbers_only(ja.report.data) == numbers_only(en.report.data));
+    EXPECT_NE(ja.report.data["findings"][0]["verdict"], en.report.data["findings"][0]["verdict"]);
 }
 
 }  // namespace

@@ -4,6 +4,7 @@
 #include "analysis/cost_analysis.hpp"
 #include "analysis/findings.hpp"
 #include "analysis/quantization_drift.hpp"
+#include "analysis/report_language.hpp"
 #include "analysis/run_samples.hpp"
 #include "analysis/scoring_methods.hpp"
 
@@ -119,6 +120,7 @@ std::map<std::string, double> pooled_by_recipe(const std::map<std::string, doubl
 }  // namespace
 
 RunReport build_report(const std::string & run_dir, const ReportOptions & options) {
+    check_report_language(options.lang);
     const auto samples = read_run_samples(run_dir, options.metric);
     const auto summary = read_json_file(run_dir + "/summary.json", true);
     const auto models = read_models(summary);
@@ -362,6 +364,7 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
                                    {"correct", s.correct},
                                    {"fields", s.fields}});
     }
+    set_report_language(data, options.lang);
     return report;
 }
 

@@ -26,6 +26,8 @@ struct ReportOptions {
     std::map<std::string, double> error_costs;
     // Price of the machine per hour; 0 reports machine-seconds per 1k items.
     double price_per_hour = 0;
+    // The language of every sentence in the report: "en" or "ja" (numbers are the same).
+    std::string lang = "en";
 };
 
 // NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json members may throw on copy; callers expect that.

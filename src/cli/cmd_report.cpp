@@ -9,6 +9,22 @@
 
 namespace compeval::cli {
 
+std::map<std::string, double> parse_error_costs(const std::vector<std::string> & costs) {
+    std::map<std::string, double> out;
+    for (const auto & c : costs) {
+        const auto eq = c.rfind('=');
+        if (eq == std::string::npos || c.find("->") == std::string::npos) {
+            throw Error("--cost '" + c + "': expected GOLD->PRED=COST");
+        }
+        try {
+            out[c.substr(0, eq)] = std::stod(c.substr(eq + 1));
+        } catch (const std::exception &) {
+            throw Error("--cost '" + c + "': the cost is not a number");
+        }
+    }
+    return out;
+}
+
 void add_report_command(CLI::App & app) {
     struct Args {
         std::string run;
@@ -17,6 +33,7 @@ void add_report_command(CLI::App & app) {
         int iterations = 2000;
         uint64_t seed = 1;
         double price_per_hour = 0;
+        std::string lang = "en";
     };
     auto args = std::make_shared<Args>();
     auto * cmd = app.add_subcommand(
@@ -34,23 +51,17 @@ void add_report_command(CLI::App & app) {
                     "Price of the machine the run was measured on, per hour (cost per 1k items);\n"
                     "without it cost is given in machine-seconds per 1k items")
         ->check(CLI::NonNegativeNumber);
+    cmd->add_option("--lang", args->lang, "Language of the report's sentences: en or ja (the numbers are the same)")
+        ->check(CLI::IsMember({"en", "ja"}))
+        ->capture_default_str();
     cmd->callback([args] {
         ReportOptions options;
         options.metric = args->metric;
         options.iterations = args->iterations;
         options.seed = args->seed;
         options.price_per_hour = args->price_per_hour;
-        for (const auto & c : args->costs) {
-            const auto eq = c.rfind('=');
-            if (eq == std::string::npos || c.find("->") == std::string::npos) {
-                throw Error("--cost '" + c + "': expected GOLD->PRED=COST");
-            }
-            try {
-                options.error_costs[c.substr(0, eq)] = std::stod(c.substr(eq + 1));
-            } catch (const std::exception &) {
-                throw Error("--cost '" + c + "': the cost is not a number");
-            }
-        }
+        options.error_costs = parse_error_costs(args->costs);
+        options.lang = args->lang;
         const auto files = write_report_files(args->run, options, report_timestamp());
         const auto lm_eval = std::count_if(files.written.begin(), files.written.end(), [](const std::string & p) {
             return p.find("/lm-eval/") != std::string::npos;

@@ -1,4 +1,5 @@
 #include "cli/commands.hpp"
+#include "cli/interrupt.hpp"
 #include "cli/progress.hpp"
 #include "runs/results_store.hpp"
 #include "runs/sharding.hpp"
@@ -9,18 +10,11 @@
 #include <fmt/core.h>
 
 #include <atomic>
-#include <csignal>
 #include <filesystem>
 #include <memory>
 
 namespace compeval::cli {
 namespace {
-
-std::atomic<bool> g_stop{false};
-
-extern "C" void on_stop(int /*signal*/) {
-    g_stop = true;
-}
 
 struct RunArgs {
     std::string suite;
@@ -43,17 +37,16 @@ void run_suite_command(const RunArgs & args) {
     options.threads = args.threads;
     options.batch = args.batch;
     options.chunk = args.chunk;
-    options.cancel = &g_stop;
-    auto progress = std::make_shared<ProgressReporter>("requests");
-    options.progress = [progress](size_t done, size_t total) { progress->update(done, total); };
+    const auto & stop = install_stop_handlers();
+    options.cancel = &stop;
+    auto progress = std::make_shared<SuiteProgressReporter>();
+    options.progress = [progress](const SuiteProgress & p) { progress->update(p); };
     options.log = [](const std::string & line) { fmt::print(stderr, "{}\n", line); };
-    std::signal(SIGINT, on_stop);
-    std::signal(SIGTERM, on_stop);
     SuiteRunResult run;
     try {
         run = run_suite(suite, store, options);
     } catch (const Error & e) {
-        if (g_stop) {
+        if (stop) {
             throw Error("interrupted: every committed chunk is kept in " + store.path() + "; run again to resume");
         }
         throw;

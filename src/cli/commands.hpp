@@ -3,6 +3,10 @@
 // options, call the library, and print.
 #include <CLI/CLI.hpp>
 
+#include <map>
+#include <string>
+#include <vector>
+
 namespace compeval::cli {
 
 void add_score_command(CLI::App & app);
@@ -10,6 +14,7 @@ void add_eval_command(CLI::App & app);
 void add_run_command(CLI::App & app);
 void add_merge_command(CLI::App & app);
 void add_domain_command(CLI::App & app);
+void add_pilot_command(CLI::App & app);
 void add_compare_command(CLI::App & app);
 void add_report_command(CLI::App & app);
 void add_make_model_command(CLI::App & app);
@@ -19,5 +24,8 @@ void add_quantize_command(CLI::App & app);
 void add_to_perplexity_command(CLI::App & app);
 void add_lab_command(CLI::App & app);
 void add_chat_templates_command(CLI::App & app);
+
+// --cost GOLD->PRED=COST options as a map; throws compeval::Error naming a malformed one.
+std::map<std::string, double> parse_error_costs(const std::vector<std::string> & costs);
 
 }  // namespace compeval::cli

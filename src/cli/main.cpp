@@ -34,6 +34,7 @@ int run(int argc, char ** argv) {
     compeval::cli::add_run_command(app);
     compeval::cli::add_merge_command(app);
     compeval::cli::add_domain_command(app);
+    compeval::cli::add_pilot_command(app);
     compeval::cli::add_compare_command(app);
     compeval::cli::add_report_command(app);
     compeval::cli::add_make_model_command(app);

@@ -22,26 +22,28 @@ constexpr int kByte = 6;
 
 }  // namespace
 
-WordVocab::WordVocab(const std::vector<std::string> & words)
-    : pieces_{"<unk>", "<s>", "</s>"}, types_{kUnknown, kControl, kControl} {
+WordVocab::WordVocab() : pieces_{"<unk>", "<s>", "</s>"}, types_{kUnknown, kControl, kControl} {
     for (int b = 0; b < 256; ++b) {
         std::array<char, 8> name{};
         std::snprintf(name.data(), name.size(), "<0x%02X>", b);
         pieces_.emplace_back(name.data());
         types_.push_back(kByte);
     }
-    std::map<std::string, int> ids;
     for (size_t i = 0; i < pieces_.size(); ++i) {
-        ids.emplace(pieces_[i], static_cast<int>(i));
+        piece_ids_.emplace(pieces_[i], static_cast<int>(i));
     }
-    auto add = [&](const std::string & piece) {
-        const auto [it, added] = ids.emplace(piece, static_cast<int>(pieces_.size()));
-        if (added) {
-            pieces_.push_back(piece);
-            types_.push_back(kNormal);
-        }
-        return it->second;
-    };
+}
+
+int WordVocab::add(const std::string & piece) {
+    const auto [it, added] = piece_ids_.emplace(piece, static_cast<int>(pieces_.size()));
+    if (added) {
+        pieces_.push_back(piece);
+        types_.push_back(kNormal);
+    }
+    return it->second;
+}
+
+WordVocab::WordVocab(const std::vector<std::string> & words) : WordVocab() {
     add(kSpace);
     // Whole words first, so word ids stay small and stable as words are added;
     // then the prefixes the merges pass through.
@@ -56,6 +58,26 @@ WordVocab::WordVocab(const std::vector<std::string> & words)
             add(kSpace + w.substr(0, n));
         }
     }
+}
+
+WordVocab WordVocab::from_pieces(const std::vector<std::string> & pieces) {
+    WordVocab vocab;
+    vocab.add(kSpace);
+    for (const auto & p : pieces) {
+        if (p.empty()) {
+            throw Error("vocabulary piece is empty");
+        }
+        vocab.word_ids_.emplace(p, vocab.add(p));
+    }
+    for (const auto & p : pieces) {
+        // Prefixes end at code point boundaries (never inside a UTF-8 sequence).
+        for (size_t n = 1; n < p.size(); ++n) {
+            if ((static_cast<unsigned char>(p[n]) & 0xC0) != 0x80) {
+                vocab.add(p.substr(0, n));
+            }
+        }
+    }
+    return vocab;
 }
 
 int WordVocab::id(const std::string & word) const {

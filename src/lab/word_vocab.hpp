@@ -18,6 +18,12 @@ class WordVocab {
     // and free of spaces. Duplicates are ignored; order fixes the ids.
     explicit WordVocab(const std::vector<std::string> & words);
 
+    // Pieces as SPM sees text ("\xE2\x96\x81" for a space), for text that
+    // is not space-separated words: each piece with every prefix (by code
+    // point) its merges pass through. `encode` then takes space-free pieces
+    // only; tokenize such text with llama.cpp instead.
+    static WordVocab from_pieces(const std::vector<std::string> & pieces);
+
     // The id of each word of `text` (split on spaces); throws compeval::Error
     // naming an unknown word.
     std::vector<int> encode(const std::string & text) const;
@@ -34,9 +40,12 @@ class WordVocab {
     void write_gguf(const std::string & path) const;
 
   private:
+    WordVocab();
+    int add(const std::string & piece);
     std::vector<std::string> pieces_;
     std::vector<int> types_;  // llama_token_type values
     std::map<std::string, int> word_ids_;
+    std::map<std::string, int> piece_ids_;
 };
 
 }  // namespace compeval

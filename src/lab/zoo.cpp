@@ -1,7 +1,7 @@
 #include "lab/zoo.hpp"
 
 #include "backends/quant_types.hpp"
-#include "lab/word_vocab.hpp"
+#include "lab/lab_corpus.hpp"
 #include "model/quantize.hpp"
 #include "util/error.hpp"
 #include "util/parallel.hpp"
@@ -22,20 +22,11 @@
 namespace compeval {
 namespace {
 
-std::vector<std::vector<int>> encode_all(const WordVocab & vocab, const std::vector<std::string> & sentences) {
-    std::vector<std::vector<int>> out;
-    out.reserve(sentences.size());
-    for (const auto & s : sentences) {
-        out.push_back(vocab.encode(s));
-    }
-    return out;
-}
-
 // What determines a model's bytes: the language, its size, seed, schedule,
 // training loop and threads per model (not how many models train at once).
-std::string model_key(const ZooConfig & c, const TrainConfig & t, const std::string & size, uint64_t seed) {
-    return sha256_string(fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", describe(c.language), size, seed, t.epochs,
-                                     t.batch, t.learning_rate, t.warmup_share, t.weight_decay, t.threads,
+std::string model_key(const LabCorpus & corpus, const TrainConfig & t, const std::string & size, uint64_t seed) {
+    return sha256_string(fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", corpus.key, size, seed, t.epochs, t.batch,
+                                     t.learning_rate, t.warmup_share, t.weight_decay, t.threads,
                                      train_loop_name(t.loop)));
 }
 
@@ -151,7 +142,13 @@ LabModelShape lab_size(const std::string & name) {
 
 ZooConfig load_zoo_config(const std::string & path) {
     const YAML::Node root = load_yaml_file(path, "zoo");
-    check_keys(root, {"name", "language", "sizes", "seeds", "epochs", "threads", "instruct", "quantize"}, path, "");
+    check_keys(
+        root,
+        {"name", "language", "domain", "documents", "sizes", "seeds", "epochs", "threads", "instruct", "quantize"},
+        path, "");
+    if (root["language"] && root["domain"]) {
+        throw Error(where(path, root["domain"]) + "a zoo trains on a toy language or a domain, not both");
+    }
     check_keys(root["instruct"], {"ratios", "narrow", "epochs", "learning_rate"}, path, "instruct");
     ZooConfig c;
     c.path = path;
@@ -160,6 +157,17 @@ ZooConfig load_zoo_config(const std::string & path) {
         if (const auto l = root["language"]) {
             read_language(l, c.language, path);
         }
+        if (const auto d = root["domain"]) {
+            // Relative to the zoo file, like a suite's paths.
+            const std::filesystem::path domain(d.as<std::string>());
+            c.domain = domain.is_absolute()
+                           ? domain.string()
+                           : (std::filesystem::path(path).parent_path() / domain).lexically_normal().string();
+            if (!std::filesystem::is_regular_file(c.domain)) {
+                throw Error(where(path, d) + "domain file " + c.domain + " not found");
+            }
+        }
+        c.documents = root["documents"].as<size_t>(c.documents);
         c.sizes = root["sizes"].as<std::vector<std::string>>(std::vector<std::string>{"50k", "200k", "1m"});
         c.seeds = root["seeds"].as<std::vector<uint64_t>>(std::vector<uint64_t>{1});
         c.train.epochs = root["epochs"].as<int>(c.train.epochs);
@@ -202,13 +210,12 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
                    const std::function<void(const std::string &)> & log) {
     namespace fs = std::filesystem;
     fs::create_directories(dir);
-    const std::string lang_dir = dir + "/language";
-    const auto language = generate_toy_language(config.language);
-    write_toy_language(language, lang_dir);
-    const WordVocab vocab(language.words());
-    vocab.write_gguf(lang_dir + "/vocab.gguf");
-    const auto train = encode_all(vocab, language.train);
-    const auto validation = encode_all(vocab, language.validation);
+    const LabCorpus corpus =
+        config.domain.empty()
+            ? toy_language_corpus(config.language, dir + "/language")
+            : domain_corpus({config.domain, config.documents, config.documents / 10, 1}, dir + "/domain");
+    const auto & train = corpus.train;
+    const auto & validation = corpus.validation;
 
     // The fused loop trains each model on one thread and several side by
     // side; the reference loop one at a time on `threads` threads, as before.
@@ -232,7 +239,7 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
     // Written under a temporary name: an interrupted build never leaves a half model.
     auto save = [&](const LabModel & model, const TrainResult & result, nlohmann::json record, const std::string & gguf,
                     const std::string & chat_template) {
-        model.export_gguf(lang_dir + "/vocab.gguf", gguf + ".tmp", "compeval-lab-" + record["name"].get<std::string>(),
+        model.export_gguf(corpus.vocab_gguf, gguf + ".tmp", "compeval-lab-" + record["name"].get<std::string>(),
                           {{"compeval.lab.size", record["size"].get<std::string>()},
                            {"compeval.lab.key", record["key"].get<std::string>()}},
                           chat_template);
@@ -268,7 +275,7 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
             job.size = size;
             job.seed = seed;
             job.name = size + "-s" + std::to_string(seed);
-            job.key = model_key(config, train_config, size, seed);
+            job.key = model_key(corpus, train_config, size, seed);
             for (const double ratio : config.instruct.ratios) {
                 job.variants.emplace_back(
                     ratio, sha256_string(fmt::format("{}|it|{}|{}|{}|{}|{}", job.key, ratio, config.instruct.narrow,
@@ -303,7 +310,9 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
     }
     const auto train_base = [&](ZooJob & job) {
         // The base is retrained (deterministically) when any of its variants is missing.
-        job.base.emplace(lab_size(job.size), static_cast<int>(vocab.size()), job.seed);
+        LabModelShape shape = lab_size(job.size);
+        shape.n_ctx = corpus.n_ctx > 0 ? corpus.n_ctx : shape.n_ctx;
+        job.base.emplace(shape, static_cast<int>(corpus.n_vocab), job.seed);
         log_line(fmt::format("{}: training {} parameters", job.name, job.base->n_params()));
         TrainConfig base_config = train_config;
         base_config.seed = job.seed;
@@ -323,12 +332,9 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
         const auto & [ratio, vkey] = job.variants[v];
         const std::string vname = job.name + it_suffix(ratio);
         auto mix = train;
-        const auto examples =
-            instruction_examples(language, static_cast<size_t>(ratio * static_cast<double>(train.size())),
-                                 config.instruct.narrow, job.seed + 101);
-        for (const auto & e : examples) {
-            mix.push_back(vocab.encode(e));
-        }
+        const auto examples = corpus.instructions(static_cast<size_t>(ratio * static_cast<double>(train.size())),
+                                                  config.instruct.narrow, job.seed + 101);
+        mix.insert(mix.end(), examples.begin(), examples.end());
         LabModel tuned = job.base->clone();
         TrainConfig it_config = train_config;
         it_config.seed = job.seed;
@@ -379,7 +385,7 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
     }
     std::ofstream(dir + "/zoo.json") << nlohmann::json{{"name", config.name},
                                                        {"config", config.path},
-                                                       {"language", describe(config.language)},
+                                                       {"language", corpus.description},
                                                        {"models", models}}
                                             .dump(2)
                                      << '\n';
@@ -400,12 +406,7 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
         }
         suite << "}\n";
     }
-    // Sentence likelihoods on plain prompts for every model (what tuning did to
-    // the language model), and the yes/no questions the variants were tuned
-    // on, read three ways (the scoring-method comparison).
-    suite
-        << "tasks:\n  - {path: language/task.yaml, data_dir: language, form: plain}\n"
-        << "  - {path: language/judgement.yaml, data_dir: language, answer: [loglikelihood, first_token, generate]}\n";
+    suite << "tasks:\n" << corpus.suite_tasks;
     return build;
 }
 

@@ -16,6 +16,10 @@ struct ZooConfig {
     std::string path;  // the YAML file
     std::string name;
     ToyLanguageConfig language;
+    // A user's domain instead of the toy language (`domain: FILE`, relative to
+    // the zoo file): the models learn its seen combinations (domain_corpus).
+    std::string domain;
+    size_t documents = 3000;         // the domain's pre-training documents (validation: a tenth as many)
     std::vector<std::string> sizes;  // lab size names: 50k, 200k, 1m, 5m
     std::vector<uint64_t> seeds;
     TrainConfig train;  // its `threads` is set by build_zoo from `threads` below

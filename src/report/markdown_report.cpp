@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 
 namespace compeval {
 namespace {
@@ -29,16 +30,29 @@ std::string precision3(const nlohmann::json & row, const char * key) {
     return fmt::format("{:.{}f}", v, std::max(0, 2 - exponent));
 }
 
-std::string quantization_markdown(const nlohmann::json & rows) {
+// The Japanese report's words where the English ones are given; one place
+// for every heading, header row and explanation of the Markdown report.
+struct Phrase {
+    bool ja = false;
+    std::string operator()(const char * en, const char * japanese) const { return ja ? japanese : en; }
+};
+
+std::string quantization_markdown(const nlohmann::json & rows, const Phrase & L) {
     if (rows.empty()) {
         return "";
     }
     std::string md =
-        "\n## Quantization: what moved underneath\n\nEach quantized model against its source, answer by answer: how "
-        "often the answer and the choices' order changed, and how far each choice's summed log-likelihood moved "
-        "(nats, quantized minus source).\n\n| model | source | weights | task | split | answers | accuracy | source "
-        "accuracy | answer changed | order changed | mean \\|drift\\| (nats) | mean drift | max \\|drift\\| |\n"
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n";
+        L("\n## Quantization: what moved underneath\n\nEach quantized model against its source, answer by answer: how "
+          "often the answer and the choices' order changed, and how far each choice's summed log-likelihood moved "
+          "(nats, quantized minus source).\n\n| model | source | weights | task | split | answers | accuracy | source "
+          "accuracy | answer changed | order changed | mean \\|drift\\| (nats) | mean drift | max \\|drift\\| |\n"
+          "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+          "\n## 量子化: その下で動いたもの\n\n量子化した各モデルを量子化元と答えごとに比べます: 答えと選択肢の順位が"
+          "変わった割合、各選択肢の対数尤度の合計がどれだけ動いたか (nats、量子化版 − 量子化元)。\n\n| モデル | "
+          "量子化元 | "
+          "重み | タスク | 分割 | 回答数 | 正解率 | 量子化元の正解率 | 答えが変わった割合 | 順位が変わった割合 | "
+          "平均 \\|ずれ\\| (nats) | 平均ずれ | 最大 \\|ずれ\\| "
+          "|\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const auto & q : rows) {
         md += fmt::format("| {} | {} | {} | {} | {} | {} | {:.3f} | {:.3f} | {:.3f} | {} | {} | {} | {} |\n",
                           q["model"].get<std::string>(), q["source"].get<std::string>(), q["quant"].get<std::string>(),
@@ -54,30 +68,49 @@ std::string quantization_markdown(const nlohmann::json & rows) {
 
 std::string report_markdown(const RunReport & report) {
     const auto & d = report.data;
-    std::string md = fmt::format(
-        "# compeval report: {}\n\nMetric `{}`; intervals are 95% (Wilson for proportions, "
-        "percentile bootstrap with {} iterations, seed {}).\n\n",
-        d["run"].get<std::string>(), d["metric"].get<std::string>(), d["bootstrap"]["iterations"].get<int>(),
-        d["bootstrap"]["seed"].get<uint64_t>());
+    const Phrase L{d.value("lang", "en") == "ja"};
+    // Comparison names and yes/no as the reader's language writes them (the JSON keeps the English keys).
+    const auto word = [&](const std::string & en) {
+        static const std::map<std::string, std::string> ja = {{"instruction tuning", "指示チューニング"},
+                                                              {"scale", "規模"},
+                                                              {"scale (largest vs smallest)", "規模 (最大 vs 最小)"},
+                                                              {"quantization", "量子化"},
+                                                              {"as given", "そのまま"},
+                                                              {"yes", "はい"},
+                                                              {"no", "いいえ"}};
+        return L.ja && ja.contains(en) ? ja.at(en) : en;
+    };
+    std::string md =
+        fmt::format(fmt::runtime(L("# compeval report: {}\n\nMetric `{}`; intervals are 95% (Wilson for proportions, "
+                                   "percentile bootstrap with {} iterations, seed {}).\n\n",
+                                   "# compeval レポート: {}\n\n指標 `{}`。区間は 95% (割合は Wilson、パーセンタイル・"
+                                   "ブートストラップは {} 回、シード {})。\n\n")),
+                    d["run"].get<std::string>(), d["metric"].get<std::string>(),
+                    d["bootstrap"]["iterations"].get<int>(), d["bootstrap"]["seed"].get<uint64_t>());
     md +=
-        "## Findings\n\n| family | task | split | comparison | A vs B | n | effect [95% CI] | p (Holm) | verdict | "
-        "weights | McNemar p |\n|---|---|---|---|---|---|---|---|---|---|---|\n";
+        L("## Findings\n\n| family | task | split | comparison | A vs B | n | effect [95% CI] | p (Holm) | verdict | "
+          "weights | McNemar p |\n|---|---|---|---|---|---|---|---|---|---|---|\n",
+          "## 所見\n\n| ファミリー | タスク | 分割 | 比較 | A 対 B | n | 効果 [95% 信頼区間] | p (Holm 補正) | 判定 | "
+          "重み | McNemar p |\n|---|---|---|---|---|---|---|---|---|---|---|\n");
     for (const auto & f : d["findings"]) {
         const std::string quant = f.value("quant", "");
         md +=
             fmt::format("| {} | {} | {} | {} | {} vs {} | {} | {:+.3f} [{:+.3f}, {:+.3f}] | {:.3f} | {} | {} | {} |\n",
                         f["family"].get<std::string>(), f["task"].get<std::string>(), f["split"].get<std::string>(),
-                        f["comparison"].get<std::string>(), f["a"].get<std::string>(), f["b"].get<std::string>(),
+                        word(f["comparison"].get<std::string>()), f["a"].get<std::string>(), f["b"].get<std::string>(),
                         f["n"].get<size_t>(), f["effect"].get<double>(), f["low"].get<double>(),
                         f["high"].get<double>(), f["p_holm"].get<double>(), f["verdict"].get<std::string>(),
-                        quant.empty() ? "as given" : quant, precision3(f, "p_mcnemar"));
+                        quant.empty() ? word("as given") : quant, precision3(f, "p_mcnemar"));
     }
-    md += quantization_markdown(d.value("quantization", nlohmann::json::array()));
+    md += quantization_markdown(d.value("quantization", nlohmann::json::array()), L);
     if (!d["recipes"].empty()) {
         md +=
-            "\n## Recipes: seeds pooled\n\nModels with the same `group` are one recipe trained with different "
-            "seeds; the interval resamples seeds and items.\n\n| recipe | task | split | seeds | n | accuracy [95% CI] "
-            "| per seed |\n|---|---|---|---|---|---|---|\n";
+            L("\n## Recipes: seeds pooled\n\nModels with the same `group` are one recipe trained with different "
+              "seeds; the interval resamples seeds and items.\n\n| recipe | task | split | seeds | n | accuracy [95% "
+              "CI] | per seed |\n|---|---|---|---|---|---|---|\n",
+              "\n## レシピ: シードをまとめて\n\n同じ `group` のモデルは、異なるシードで学習した一つのレシピです。"
+              "区間はシードと項目の両方を再標本化します。\n\n| レシピ | タスク | 分割 | シード数 | n | 正解率 [95% "
+              "信頼区間] | シードごと |\n|---|---|---|---|---|---|---|\n");
         for (const auto & r : d["recipes"]) {
             std::string per_seed;
             for (const auto & v : r["per_seed"]) {
@@ -92,8 +125,10 @@ std::string report_markdown(const RunReport & report) {
         }
     }
     md +=
-        "\n## Accuracy (mean over prompts)\n\n| model | task | split | n | accuracy [95% CI] | rework/item |\n"
-        "|---|---|---|---|---|---|\n";
+        L("\n## Accuracy (mean over prompts)\n\n| model | task | split | n | accuracy [95% CI] | rework/item |\n"
+          "|---|---|---|---|---|---|\n",
+          "\n## 正解率 (プロンプト平均)\n\n| モデル | タスク | 分割 | n | 正解率 [95% 信頼区間] | 手戻り/件 |\n"
+          "|---|---|---|---|---|---|\n");
     for (const auto & t : d["tasks"]) {
         for (const auto & a : t["accuracy_mean_over_prompts"]) {
             md +=
@@ -104,14 +139,16 @@ std::string report_markdown(const RunReport & report) {
         }
         if (t.contains("seen_unseen_gap")) {
             const auto & g = t["seen_unseen_gap"];
-            md += fmt::format("| {} | {} | seen - unseen gap | | {:+.3f} [{:+.3f}, {:+.3f}] | |\n",
+            md += fmt::format(fmt::runtime(L("| {} | {} | seen - unseen gap | | {:+.3f} [{:+.3f}, {:+.3f}] | |\n",
+                                             "| {} | {} | 既見 - 未見の差 | | {:+.3f} [{:+.3f}, {:+.3f}] | |\n")),
                               t["model"].get<std::string>(), t["task"].get<std::string>(), g["gap"].get<double>(),
                               g["low"].get<double>(), g["high"].get<double>());
         }
     }
     md +=
-        "\n## Does compositional ability go with task performance?\n\n| measure | models | rho | p | verdict |\n"
-        "|---|---|---|---|---|\n";
+        L("\n## Does compositional ability go with task performance?\n\n| measure | models | rho | p | verdict |\n"
+          "|---|---|---|---|---|\n",
+          "\n## 構成的な能力はタスク性能と連動するか\n\n| 指標 | モデル数 | rho | p | 判定 |\n|---|---|---|---|---|\n");
     for (const auto & r : d["ability_correlation"]) {
         md += fmt::format("| {} | {} | {} | {} | {} |\n", r["measure"].get<std::string>(), r["n_models"].get<size_t>(),
                           r["rho"].is_null() ? "-" : fmt::format("{:+.3f}", r["rho"].get<double>()),
@@ -132,18 +169,28 @@ std::string report_markdown(const RunReport & report) {
         }
     }
     if (!distribution_rows.empty()) {
-        md +=
-            "\n## Human answer distributions\n\nHow far the model's distribution over the label words is from "
-            "the raters' (0 = the same; total variation, and Jensen-Shannon divergence in bits), mean over items "
-            "with a 95% item bootstrap. Accuracy against the raters' majority is in the table above.\n\n"
-            "| model | task | split | items | total variation | Jensen-Shannon |\n|---|---|---|---|---|---|\n" +
-            distribution_rows;
+        md += L("\n## Human answer distributions\n\nHow far the model's distribution over the label words is from "
+                "the raters' (0 = the same; total variation, and Jensen-Shannon divergence in bits), mean over items "
+                "with a 95% item bootstrap. Accuracy against the raters' majority is in the table above.\n\n"
+                "| model | task | split | items | total variation | Jensen-Shannon |\n|---|---|---|---|---|---|\n",
+                "\n## 人間の回答分布\n\nラベル語についてのモデルの分布が評価者の分布からどれだけ離れているか "
+                "(0 = 同じ。全変動距離と、ビット単位の Jensen-Shannon ダイバージェンス)。項目平均と 95% "
+                "の項目ブートストラップ"
+                "区間です。評価者の多数派に対する正解率は上の表にあります。\n\n| モデル | タスク | 分割 | 項目数 | "
+                "全変動距離 | "
+                "Jensen-Shannon |\n|---|---|---|---|---|---|\n") +
+              distribution_rows;
     }
     md +=
-        "\n## Scoring routes\n\nHow each model's answers were read: loglikelihood (in-process), forced_tokens or "
-        "echo (a server's log-likelihoods), first_token (the label words' first-token log-probabilities) or "
-        "generate (the model's own words, mapped to a label; an answer naming none is `no_answer`, counted wrong).\n\n"
-        "| model | task | route | answers | no answer [95% CI] | label not in top-k |\n|---|---|---|---|---|---|\n";
+        L("\n## Scoring routes\n\nHow each model's answers were read: loglikelihood (in-process), forced_tokens or "
+          "echo (a server's log-likelihoods), first_token (the label words' first-token log-probabilities) or "
+          "generate (the model's own words, mapped to a label; an answer naming none is `no_answer`, counted "
+          "wrong).\n\n| model | task | route | answers | no answer [95% CI] | label not in top-k |\n"
+          "|---|---|---|---|---|---|\n",
+          "\n## 答えの読み取り方\n\n各モデルの答えをどう読んだか: loglikelihood (プロセス内)、forced_tokens または "
+          "echo (サーバーの対数尤度)、first_token (ラベル語の最初のトークンの対数確率)、generate (モデル自身の言葉を"
+          "ラベルに対応づけたもの。どれも含まない答えは `no_answer` として不正解に数えます)。\n\n| モデル | タスク | "
+          "読み取り方 | 回答数 | 無回答 [95% 信頼区間] | 上位 k にないラベル |\n|---|---|---|---|---|---|\n");
     for (const auto & t : d["tasks"]) {
         std::string none = "-";
         std::string missing = "-";
@@ -163,10 +210,15 @@ std::string report_markdown(const RunReport & report) {
     }
     if (!d.value("scoring_methods", nlohmann::json::array()).empty()) {
         md +=
-            "\n## Scoring-method comparison\n\nThe same model on the same items, read two ways: accuracy "
-            "(items averaged over prompts) with 95% bootstrap intervals, the paired difference A - B and McNemar's "
-            "exact p.\n\n| model | task | split | A | B | n | accuracy A | accuracy B | A - B [95% CI] | McNemar p "
-            "|\n|---|---|---|---|---|---|---|---|---|---|\n";
+            L("\n## Scoring-method comparison\n\nThe same model on the same items, read two ways: accuracy "
+              "(items averaged over prompts) with 95% bootstrap intervals, the paired difference A - B and McNemar's "
+              "exact p.\n\n| model | task | split | A | B | n | accuracy A | accuracy B | A - B [95% CI] | McNemar p "
+              "|\n|---|---|---|---|---|---|---|---|---|---|\n",
+              "\n## 読み取り方の比較\n\n同じモデルの同じ項目を 2 通りに読んだもの: 正解率 (項目はプロンプト平均) と "
+              "95% ブートストラップ区間、対応のある差 A - B と McNemar の正確な p。\n\n| モデル | タスク | 分割 | A | "
+              "B | "
+              "n | 正解率 A | 正解率 B | A - B [95% 信頼区間] | McNemar p "
+              "|\n|---|---|---|---|---|---|---|---|---|---|\n");
         auto cell = [](const nlohmann::json & i, const char * f) {
             return fmt::format(fmt::runtime(f), i["estimate"].get<double>(), i["low"].get<double>(),
                                i["high"].get<double>());
@@ -182,8 +234,10 @@ std::string report_markdown(const RunReport & report) {
     }
     if (!d.value("instruction_tuning_by_route", nlohmann::json::array()).empty()) {
         md +=
-            "\n## Instruction tuning under each scoring route\n\n| family | task | split | A vs B | route | effect "
-            "[95% CI] | verdict | direction differs |\n|---|---|---|---|---|---|---|---|\n";
+            L("\n## Instruction tuning under each scoring route\n\n| family | task | split | A vs B | route | effect "
+              "[95% CI] | verdict | direction differs |\n|---|---|---|---|---|---|---|---|\n",
+              "\n## 読み取り方ごとの指示チューニング\n\n| ファミリー | タスク | 分割 | A 対 B | 読み取り方 | 効果 "
+              "[95% 信頼区間] | 判定 | 向きが異なる |\n|---|---|---|---|---|---|---|---|\n");
         for (const auto & row : d["instruction_tuning_by_route"]) {
             for (const auto & r : row["routes"]) {
                 md += fmt::format("| {} | {} | {} | {} vs {} | {} | {:+.3f} [{:+.3f}, {:+.3f}] | {} | {} |\n",
@@ -191,24 +245,32 @@ std::string report_markdown(const RunReport & report) {
                                   row["split"].get<std::string>(), row["a"].get<std::string>(),
                                   row["b"].get<std::string>(), r["route"].get<std::string>(), r["effect"].get<double>(),
                                   r["low"].get<double>(), r["high"].get<double>(), r["verdict"].get<std::string>(),
-                                  row["flips"].get<bool>() ? "yes" : "no");
+                                  word(row["flips"].get<bool>() ? "yes" : "no"));
             }
         }
     }
     md +=
-        "\n## Token boundary\n\nAnswers (items x prompts) whose continuation was tokenized on its own, after the "
-        "context's unchanged tokens, because a token merged across the context boundary.\n\n"
-        "| model | answers | separate boundary |\n|---|---|---|\n";
+        L("\n## Token boundary\n\nAnswers (items x prompts) whose continuation was tokenized on its own, after the "
+          "context's unchanged tokens, because a token merged across the context boundary.\n\n"
+          "| model | answers | separate boundary |\n|---|---|---|\n",
+          "\n## トークン境界\n\n文脈の境界をまたいでトークンが結合したため、続きを文脈の変わらないトークンのあとで"
+          "単独にトークン化した答え (項目 × プロンプト) の数です。\n\n| モデル | 回答数 | 境界を分けた数 "
+          "|\n|---|---|---|\n");
     for (const auto & b : d["token_boundary"]) {
         md += fmt::format("| {} | {} | {} |\n", b["model"].get<std::string>(), b["answers"].get<size_t>(),
                           b["separate"].get<size_t>());
     }
     const auto & cost = d["cost"];
     md += fmt::format(
-        "\n## Cost\n\nCost unit: {}. Rates are measured on the scored requests and extrapolated to each "
-        "task's full set.\n\n| model | params | file MB | load s | items/s | tokens/s | ms/item | peak RSS MB | "
-        "cost/1k items | accuracy | Pareto | weights | bits/weight "
-        "|\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+        fmt::runtime(
+            L("\n## Cost\n\nCost unit: {}. Rates are measured on the scored requests and extrapolated to each "
+              "task's full set.\n\n| model | params | file MB | load s | items/s | tokens/s | ms/item | peak RSS "
+              "MB | cost/1k items | accuracy | Pareto | weights | bits/weight "
+              "|\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
+              "\n## コスト\n\nコストの単位: {}。速度は採点したリクエストで測り、各タスクの全体に外挿しています。"
+              "\n\n| モデル | パラメータ数 | ファイル MB | 読込 秒 | 件/秒 | トークン/秒 | ミリ秒/件 | 最大メモリ MB | "
+              "コスト/1k 件 | 正解率 | パレート | 重み | ビット/重み "
+              "|\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")),
         cost["unit"].get<std::string>());
     for (const auto & m : cost["models"]) {
         const bool measured = m["measured"].get<bool>();
@@ -222,14 +284,15 @@ std::string report_markdown(const RunReport & report) {
             num("latency_ms_per_item", "{:.1f}"), m["peak_rss_bytes"].get<double>() / 1e6,
             num("cost_per_1k_items", "{:.4g}"),
             m.contains("accuracy") ? fmt::format("{:.3f}", m["accuracy"]["estimate"].get<double>()) : std::string("-"),
-            m["on_pareto_frontier"].get<bool>() ? "yes" : "",
-            m.value("quant", "").empty() ? std::string("as given") : m["quant"].get<std::string>(),
+            m["on_pareto_frontier"].get<bool>() ? word("yes") : "",
+            m.value("quant", "").empty() ? word("as given") : m["quant"].get<std::string>(),
             m.value("bits_per_weight", 0.0) > 0 ? fmt::format("{:.2f}", m["bits_per_weight"].get<double>()) : "-");
     }
     const auto & rec = cost["recommendation"];
-    md += fmt::format("\n## Recommendation\n\n**{}**\n\n",
-                      rec["model"].is_null() ? std::string("No model is recommended on this evidence.")
-                                             : "Recommended: " + rec["model"].get<std::string>());
+    md += fmt::format(fmt::runtime(L("\n## Recommendation\n\n**{}**\n\n", "\n## 推奨\n\n**{}**\n\n")),
+                      rec["model"].is_null()
+                          ? L("No model is recommended on this evidence.", "この結果から推奨できるモデルはありません。")
+                          : L("Recommended: ", "推奨: ") + rec["model"].get<std::string>());
     for (const auto & r : rec["reasons"]) {
         md += "- " + r.get<std::string>() + "\n";
     }

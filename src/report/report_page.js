@@ -6,6 +6,59 @@
   'use strict';
   const data = JSON.parse(document.getElementById('report-data').textContent);
 
+  // Every label the page writes, in the report's language (data.lang); the
+  // numbers and the data's own names (models, tasks, splits) are not translated.
+  const JA = {
+    family: 'ファミリー', task: 'タスク', split: '分割', comparison: '比較', 'A vs B': 'A 対 B',
+    'effect [95% CI]': '効果 [95% 信頼区間]', 'p (Holm)': 'p (Holm 補正)', verdict: '判定', weights: '重み',
+    'McNemar p': 'McNemar p', model: 'モデル', source: '量子化元', answers: '回答数', accuracy: '正解率',
+    'source accuracy': '量子化元の正解率', 'answer changed': '答えが変わった割合', 'order changed': '順位が変わった割合',
+    'mean |drift| (nats)': '平均 |ずれ| (nats)', 'mean drift': '平均ずれ', 'max |drift|': '最大 |ずれ|',
+    recipe: 'レシピ', seeds: 'シード数', 'accuracy [95% CI]': '正解率 [95% 信頼区間]', 'per seed': 'シードごと',
+    'rework/item': '手戻り/件', items: '項目数', 'total variation': '全変動距離', 'Jensen-Shannon': 'Jensen-Shannon',
+    route: '読み取り方', 'no answer [95% CI]': '無回答 [95% 信頼区間]', 'label not in top-k': '上位 k にないラベル',
+    A: 'A', B: 'B', 'accuracy A': '正解率 A', 'accuracy B': '正解率 B', 'A - B [95% CI]': 'A - B [95% 信頼区間]',
+    'direction differs': '向きが異なる', 'separate boundary': '境界を分けた数', measure: '指標', models: 'モデル数',
+    params: 'パラメータ数', 'file MB': 'ファイル MB', 'load s': '読込 秒', 'items/s': '件/秒', 'tokens/s': 'トークン/秒',
+    'ms/item': 'ミリ秒/件', 'peak RSS MB': '最大メモリ MB', 'cost/1k items': 'コスト/1k 件', Pareto: 'パレート',
+    'bits/weight': 'ビット/重み', layer: '層', value: '値', effect: '効果', gap: '差', variant: '種別',
+    label: '比較', row: 'タスク (分割)', count: '件数', frontier: 'パレート', cost: 'コスト', low: '正解率',
+    yes: 'はい', no: 'いいえ', 'as given': 'そのまま',
+    'instruction tuning': '指示チューニング', scale: '規模', 'scale (largest vs smallest)': '規模 (最大 vs 最小)',
+    quantization: '量子化', parameters: 'パラメータ数', 'accuracy difference': '正解率の差',
+    'seen - unseen accuracy': '既見 - 未見の正解率', predicted: '予測', gold: '正解', 'Recipes: seeds pooled':
+      'レシピ: シードをまとめて',
+    'Models with the same group are one recipe trained with different seeds; the interval resamples seeds and items.':
+      '同じグループのモデルは、異なるシードで学習した一つのレシピです。区間はシードと項目の両方を再標本化します。',
+    'Accuracy by model size, per family (mean over prompts; 95% bootstrap interval)':
+      'ファミリーごとの、モデルの規模と正解率 (プロンプト平均、95% ブートストラップ区間)',
+    'Instruction tuning: instruct minus base accuracy on the same items (paired bootstrap 95% CI)':
+      '指示チューニング: 同じ項目でのインストラクト版 − ベースの正解率 (対応のあるブートストラップ 95% 信頼区間)',
+    'Quantization: quantized minus source accuracy on the same items (paired bootstrap 95% CI)':
+      '量子化: 同じ項目での量子化版 − 量子化元の正解率 (対応のあるブートストラップ 95% 信頼区間)',
+    'Seen minus unseen combination accuracy (95% CI): a positive gap means memorized combinations':
+      '既見 − 未見の組み合わせの正解率 (95% 信頼区間): 正の差は組み合わせを覚えているだけであることを示します',
+    'Representational measures per layer (layer 0 = token embeddings)': '層ごとの表現の指標 (層 0 = トークン埋め込み)',
+    'Confusion matrices (gold answer by predicted answer, counts over items and prompts)':
+      '混同行列 (正解と予測の組ごとの件数、項目とプロンプトの合計)',
+    'Nothing to draw: this run has no data for this chart.': '描画なし: この実行にはこのグラフのデータがありません。',
+    'No model is recommended on this evidence.': 'この結果から推奨できるモデルはありません。',
+  };
+  const ja = data.lang === 'ja';
+  const t = (text) => (ja && JA[text] !== undefined ? JA[text] : text);
+  // Chart specs: every axis, legend and facet title in the report's language.
+  // An axis or legend without a title is named by its field: in Japanese, say it.
+  const localize = (node) => {
+    if (Array.isArray(node)) return node.map(localize);
+    if (node === null || typeof node !== 'object') return node;
+    const out = Object.fromEntries(Object.entries(node).map(([k, v]) =>
+      [k, k === 'title' && typeof v === 'string' ? t(v) : localize(v)]));
+    if (ja && typeof out.field === 'string' && typeof out.type === 'string' && !('title' in out)) {
+      out.title = t(out.field);
+    }
+    return out;
+  };
+
   const fixed = (x, digits = 3) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits));
   const signed = (x) => (x < 0 || Object.is(x, -0) ? '' : '+') + x.toFixed(3);
 
@@ -21,28 +74,30 @@
   }
 
   function table(id, header, rows) {
-    const head = el('thead', {}, el('tr', {}, header.map((h) => el('th', {}, h))));
+    const head = el('thead', {}, el('tr', {}, header.map((h) => el('th', {}, t(h)))));
     const body = el('tbody', {}, rows.map((r) => el('tr', {}, r.map((c) => el('td', {}, c)))));
     return el('table', { id }, [head, body]);
   }
 
   // ---- header and recommendation ----
-  document.getElementById('run-meta').textContent =
-    `Run ${data.run}; metric ${data.metric}; intervals are 95% (Wilson for proportions, percentile bootstrap with ` +
-    `${data.bootstrap.iterations} iterations, seed ${data.bootstrap.seed}).`;
+  document.getElementById('run-meta').textContent = ja
+    ? `実行 ${data.run}、指標 ${data.metric}。区間は 95% (割合は Wilson、パーセンタイル・ブートストラップは ` +
+      `${data.bootstrap.iterations} 回、シード ${data.bootstrap.seed})。`
+    : `Run ${data.run}; metric ${data.metric}; intervals are 95% (Wilson for proportions, percentile bootstrap with ` +
+      `${data.bootstrap.iterations} iterations, seed ${data.bootstrap.seed}).`;
   const rec = data.cost.recommendation;
   document.getElementById('recommendation').append(
-    el('p', { class: 'verdict' }, rec.model === null ? 'No model is recommended on this evidence.'
-      : `Recommended: ${rec.model}`),
+    el('p', { class: 'verdict' }, rec.model === null ? t('No model is recommended on this evidence.')
+      : `${ja ? '推奨: ' : 'Recommended: '}${rec.model}`),
     el('ul', {}, rec.reasons.map((r) => el('li', {}, r))));
 
   // ---- tables ----
   document.getElementById('findings').append(table('findings-table',
     ['family', 'task', 'split', 'comparison', 'A vs B', 'n', 'effect [95% CI]', 'p (Holm)', 'verdict',
       'weights', 'McNemar p'],
-    data.findings.map((f) => [f.family, f.task, f.split, f.comparison, `${f.a} vs ${f.b}`, f.n,
+    data.findings.map((f) => [f.family, f.task, f.split, t(f.comparison), `${f.a} vs ${f.b}`, f.n,
       `${signed(f.effect)} [${signed(f.low)}, ${signed(f.high)}]`, fixed(f.p_holm), f.verdict,
-      f.quant || 'as given', f.p_mcnemar === undefined ? '-' : f.p_mcnemar.toPrecision(3)])));
+      f.quant || t('as given'), f.p_mcnemar === undefined ? '-' : f.p_mcnemar.toPrecision(3)])));
 
   // What quantizing moved underneath the accuracy: answer by answer against the source.
   const drift = data.quantization || [];
@@ -59,9 +114,9 @@
 
   if (data.recipes.length > 0) {
     document.getElementById('recipes').append(
-      el('h2', {}, 'Recipes: seeds pooled'),
-      el('p', {}, 'Models with the same group are one recipe trained with different seeds; the interval ' +
-        'resamples seeds and items.'),
+      el('h2', {}, t('Recipes: seeds pooled')),
+      el('p', {}, t('Models with the same group are one recipe trained with different seeds; the interval ' +
+        'resamples seeds and items.')),
       table('recipes-table', ['recipe', 'task', 'split', 'seeds', 'n', 'accuracy [95% CI]', 'per seed'],
         data.recipes.map((r) => [r.recipe, r.task, r.split, r.models.length, r.n,
           `${fixed(r.accuracy.estimate)} [${fixed(r.accuracy.low)}, ${fixed(r.accuracy.high)}]`,
@@ -115,7 +170,7 @@
     for (const row of data.instruction_tuning_by_route || []) {
       for (const r of row.routes) {
         tuning.push([row.family, row.task, row.split, `${row.a} vs ${row.b}`, r.route,
-          `${signed(r.effect)} [${signed(r.low)}, ${signed(r.high)}]`, r.verdict, row.flips ? 'yes' : 'no']);
+          `${signed(r.effect)} [${signed(r.low)}, ${signed(r.high)}]`, r.verdict, t(row.flips ? 'yes' : 'no')]);
       }
     }
     document.getElementById('tuning-by-route').append(table('tuning-by-route-table',
@@ -131,7 +186,7 @@
       r.p === null ? '-' : fixed(r.p), r.verdict])));
 
   const cost = data.cost;
-  document.getElementById('cost-unit').textContent = `Cost unit: ${cost.unit}.`;
+  document.getElementById('cost-unit').textContent = ja ? `コストの単位: ${cost.unit}。` : `Cost unit: ${cost.unit}.`;
   document.getElementById('cost').append(table('cost-table',
     ['model', 'params', 'file MB', 'load s', 'items/s', 'tokens/s', 'ms/item', 'peak RSS MB', 'cost/1k items',
       'accuracy', 'Pareto', 'weights', 'bits/weight'],
@@ -139,7 +194,7 @@
       m.measured ? fixed(m.items_per_s, 2) : '-', m.measured ? fixed(m.tokens_per_s, 0) : '-',
       m.measured ? fixed(m.latency_ms_per_item, 1) : '-', fixed(m.peak_rss_bytes / 1e6, 1),
       m.measured ? m.cost_per_1k_items.toPrecision(4) : '-', m.accuracy ? fixed(m.accuracy.estimate) : '-',
-      m.on_pareto_frontier ? 'yes' : '', m.quant || 'as given', m.bits_per_weight ? fixed(m.bits_per_weight, 2) : '-'])));
+      m.on_pareto_frontier ? t('yes') : '', m.quant || t('as given'), m.bits_per_weight ? fixed(m.bits_per_weight, 2) : '-'])));
 
   // ---- charts ----
   const charts = {};
@@ -270,9 +325,10 @@
   };
   const paretoPoints = cost.models.filter((m) => m.measured && m.accuracy).map((m) => ({ model: m.model,
     cost: m.cost_per_1k_items, accuracy: m.accuracy.estimate, low: m.accuracy.low, high: m.accuracy.high,
-    frontier: m.on_pareto_frontier, weights: m.quant || 'as given', bits: m.bits_per_weight }));
+    frontier: m.on_pareto_frontier, weights: m.quant || t('as given'), bits: m.bits_per_weight }));
   charts['chart-pareto'] = {
-    title: `Accuracy against cost (${cost.unit}); the line joins the Pareto frontier`,
+    title: ja ? `コストと正解率 (${cost.unit})。線はパレート最前線を結びます`
+      : `Accuracy against cost (${cost.unit}); the line joins the Pareto frontier`,
     values: paretoPoints,
     spec: {
       width: 420, height: 260,
@@ -298,14 +354,14 @@
   const rendered = [];
   for (const [id, chart] of Object.entries(charts)) {
     const holder = document.getElementById(id);
-    holder.before(el('h3', {}, chart.title));
+    holder.before(el('h3', {}, t(chart.title)));
     if (chart.values.length === 0) {
       holder.setAttribute('data-empty', 'true');
-      holder.append(el('p', { class: 'empty' }, 'Nothing to draw: this run has no data for this chart.'));
+      holder.append(el('p', { class: 'empty' }, t('Nothing to draw: this run has no data for this chart.')));
       continue;
     }
     const spec = { $schema: 'https://vega.github.io/schema/vega-lite/v5.json', data: { values: chart.values },
-      ...chart.spec };
+      ...localize(chart.spec) };
     rendered.push(vegaEmbed(holder, spec, { actions: false, renderer: 'svg' }));
   }
 
@@ -343,12 +399,15 @@
     });
     const body = document.querySelector('#samples-table tbody');
     body.replaceChildren(...matches.slice(0, shown).map((s) => el('tr', { class: s.correct ? 'right' : 'wrong' },
-      [s.model, s.task, s.split, s.id, s.prompt, s.gold, s.pred, s.correct ? 'yes' : 'no',
+      [s.model, s.task, s.split, s.id, s.prompt, s.gold, s.pred, t(s.correct ? 'yes' : 'no'),
         Object.entries(s.fields).map(([k, v]) => `${k}=${v}`).join(' ')].map((c) => el('td', {}, c)))));
     const count = document.getElementById('samples-count');
     count.dataset.matches = String(matches.length);
-    count.textContent = `${matches.length} of ${samples.length} samples match` +
-      (matches.length > shown ? `; the first ${shown} are shown.` : '.');
+    count.textContent = ja
+      ? `${samples.length} 件中 ${matches.length} 件のサンプルが一致` +
+        (matches.length > shown ? `。最初の ${shown} 件を表示しています。` : '。')
+      : `${matches.length} of ${samples.length} samples match` +
+        (matches.length > shown ? `; the first ${shown} are shown.` : '.');
   }
   for (const s of [taskSelect, classSelect, correctSelect]) {
     s.addEventListener('change', applyFilters);

@@ -2,6 +2,7 @@
 
 #include "backends/remote_model.hpp"
 #include "model/quantize.hpp"
+#include "runs/suite_plan.hpp"
 #include "scoring/generation_engine.hpp"
 #include "scoring/remote_generator.hpp"
 #include "scoring/remote_scorer.hpp"
@@ -23,39 +24,6 @@
 
 namespace compeval {
 namespace {
-
-// RFC 4180: quote a field holding a comma, quote or newline.
-std::string csv_field(const std::string & v) {
-    if (v.find_first_of(",\"\n") == std::string::npos) {
-        return v;
-    }
-    std::string out = "\"";
-    for (char c : v) {
-        out += c == '"' ? std::string("\"\"") : std::string(1, c);
-    }
-    return out + "\"";
-}
-
-// The columns every summary row starts with: which model, which task.
-nlohmann::json summary_row(const SuiteModel & m, const ModelFacts & f, const std::string & task,
-                           const std::string & category) {
-    nlohmann::json row = {{"model", m.name},      {"family", m.family},       {"size", m.size},
-                          {"variant", m.variant}, {"model_sha256", f.sha256}, {"n_params", f.n_params},
-                          {"task", task},         {"category", category}};
-    if (!m.group.empty()) {
-        row["group"] = m.group;
-    }
-    if (m.seed >= 0) {
-        row["seed"] = m.seed;
-    }
-    if (!m.quant.empty()) {
-        row["quant"] = m.quant;
-    }
-    if (!m.quantized_from.empty()) {
-        row["quantized_from"] = m.quantized_from;
-    }
-    return row;
-}
 
 std::string file_text(const std::string & path) {
     std::ifstream in(path, std::ios::binary);
@@ -89,54 +57,6 @@ nlohmann::json facts_json(const SuiteModel & m, const ModelFacts & f) {
             {"chat_template_error", f.chat_template_error}};
 }
 
-// Per model: what it is (size on disk, parameters) and, per task, how many
-// items and distinct requests it needs and what the scored ones cost, summed
-// over every run that scored some (a resumed run adds its share).
-nlohmann::json cost_json(const SuiteRunResult & run) {
-    nlohmann::json models = nlohmann::json::array();
-    for (const auto & mc : run.costs) {
-        nlohmann::json m = summary_row(mc.model, mc.facts, "", "");
-        m.erase("task");
-        m.erase("category");
-        m["file_bytes"] = mc.facts.file_bytes;
-        m["bits_per_weight"] = mc.facts.bits_per_weight;
-        m["tensor_types"] = mc.facts.tensor_types;
-        m["load_seconds"] = mc.facts.load_seconds;
-        uint64_t peak = 0;
-        for (const auto & c : mc.measured) {
-            peak = std::max(peak, c.peak_rss_bytes);
-        }
-        nlohmann::json tasks = nlohmann::json::array();
-        for (const auto & mt : run.results) {
-            if (mt.facts.sha256 != mc.facts.sha256 || mt.model.name != mc.model.name) {
-                continue;
-            }
-            nlohmann::json t = {{"task", mt.result.label()},
-                                {"route", mt.result.route},
-                                {"items", mt.result.items.size()},
-                                {"unique_requests", mt.unique_requests},
-                                {"measured_requests", 0},
-                                {"seconds", 0.0},
-                                {"tokens_decoded", 0}};
-            for (const auto & c : mc.measured) {
-                if (c.task == mt.result.label()) {
-                    t["measured_requests"] = t["measured_requests"].get<uint64_t>() + c.requests;
-                    t["seconds"] = t["seconds"].get<double>() + c.seconds;
-                    t["tokens_decoded"] = t["tokens_decoded"].get<uint64_t>() + c.tokens_decoded;
-                    m["threads"] = c.threads;
-                    m["batch"] = c.batch;
-                    m["machine"] = c.machine;
-                }
-            }
-            tasks.push_back(std::move(t));
-        }
-        m["peak_rss_bytes"] = peak;
-        m["tasks"] = std::move(tasks);
-        models.push_back(std::move(m));
-    }
-    return {{"models", models}};
-}
-
 // What this run's scoring of one model x task cost, when it scored anything.
 void record_cost(ResultsStore & store, int64_t run_id, const ModelTaskResult & out, ScoringCost & cost,
                  uint64_t tokens_decoded, const SuiteRunOptions & options) {
@@ -153,16 +73,35 @@ void record_cost(ResultsStore & store, int64_t run_id, const ModelTaskResult & o
     store.record_cost(run_id, out.facts.sha256, cost);
 }
 
-TaskRunOptions task_run_options(const SuiteModel & model, const SuiteTask & task) {
-    TaskRunOptions options;
-    options.limit = task.limit;
-    options.form = model.variant == "instruct" && task.form != "plain" ? PromptForm::Chat : PromptForm::Plain;
-    return options;
-}
+// The progress of a run: the plan, and the planned tokens done so far.
+struct ProgressTracker {
+    const SuiteRunOptions & options;
+    SuitePlan plan;
+    SuiteProgress at;
+    const PlannedStep * step = nullptr;  // the current model x task's plan
+
+    void begin(size_t done, size_t total) {
+        at.done = done;
+        at.reused = done;
+        at.total = total;
+        report();
+    }
+    void advance(size_t requests, uint64_t tokens) {
+        at.done += requests;
+        at.suite_tokens_done += tokens;
+        report();
+    }
+    void report() const {
+        if (options.progress) {
+            options.progress(at);
+        }
+    }
+};
 
 // Scores one model x task: look up, score the missing chunks, assemble.
 ModelTaskResult run_one(LoglikelihoodScorer & engine, const SuiteModel & model, const SuiteTask & task,
-                        ResultsStore & store, int64_t run_id, const SuiteRunOptions & options, ShardPlanner & planner) {
+                        ResultsStore & store, int64_t run_id, const SuiteRunOptions & options, ShardPlanner & planner,
+                        ProgressTracker & progress) {
     ModelTaskResult out;
     out.model = model;
     out.facts = engine.language_model().facts();
@@ -174,7 +113,7 @@ ModelTaskResult run_one(LoglikelihoodScorer & engine, const SuiteModel & model, 
                                 "the server returns no prompt log-probabilities; give the task `answer: generate` "
                                 "or `answer: first_token` in the suite"));
     }
-    PreparedTask prepared = prepare_task(engine.language_model(), task.spec, task_run_options(model, task));
+    PreparedTask prepared = prepare_task(engine.language_model(), task.spec, suite_task_options(model, task));
 
     // Unique requests in first-occurrence order.
     std::vector<std::string> hashes(prepared.requests.size());
@@ -205,7 +144,7 @@ ModelTaskResult run_one(LoglikelihoodScorer & engine, const SuiteModel & model, 
                                 task.spec.name, out.unique_requests - out.reused, out.unique_requests));
     }
     store.insert(run_id, sha, {}, out.reused);
-    size_t done = out.reused;
+    progress.begin(out.reused, out.unique_requests);
     ScoringCost cost;
     cost.task = task.spec.name;
     const uint64_t tokens_before = engine.tokens_decoded();
@@ -222,9 +161,11 @@ ModelTaskResult run_one(LoglikelihoodScorer & engine, const SuiteModel & model, 
             continue;
         }
         std::vector<TokenizedRequest> batch;
+        std::vector<const std::vector<Token> *> sequences;
         batch.reserve(missing.size());
         for (size_t i : missing) {
             batch.push_back(prepared.tokenized[i]);
+            sequences.push_back(&prepared.tokenized[i].tokens);
         }
         const auto start = std::chrono::steady_clock::now();
         const auto scores = engine.loglikelihood_tokens(batch);
@@ -236,10 +177,7 @@ ModelTaskResult run_one(LoglikelihoodScorer & engine, const SuiteModel & model, 
         }
         store.insert(run_id, sha, rows, 0);
         out.scored += rows.size();
-        done += rows.size();
-        if (options.progress) {
-            options.progress(done, out.unique_requests);
-        }
+        progress.advance(rows.size(), options.progress ? chunk_tokens(sequences) : 0);
     }
     record_cost(store, run_id, out, cost, engine.tokens_decoded() - tokens_before, options);
     if (options.shard.active()) {
@@ -260,13 +198,13 @@ ModelTaskResult run_one(LoglikelihoodScorer & engine, const SuiteModel & model, 
 // and stored by answer_request_hash, in chunks committed one by one.
 ModelTaskResult run_answers_one(AnswerGenerator & generator, const SuiteModel & model, const SuiteTask & task,
                                 AnswerRoute route, ResultsStore & store, int64_t run_id,
-                                const SuiteRunOptions & options) {
+                                const SuiteRunOptions & options, ProgressTracker & progress) {
     ModelTaskResult out;
     out.model = model;
     out.facts = generator.language_model().facts();
     out.spec = &task.spec;
     PreparedAnswers prepared =
-        prepare_answers(generator.language_model(), task.spec, route, task_run_options(model, task));
+        prepare_answers(generator.language_model(), task.spec, route, suite_task_options(model, task));
     const std::string endpoint = generator.endpoint(prepared.result.form == "chat");
     const std::string route_name = answer_route_name(route);
     std::vector<std::string> hashes;
@@ -286,6 +224,7 @@ ModelTaskResult run_answers_one(AnswerGenerator & generator, const SuiteModel & 
                                 task.spec.name, out.unique_requests - out.reused, out.unique_requests));
     }
     store.insert_answers(run_id, sha, {}, out.reused);
+    progress.begin(out.reused, out.unique_requests);
     // Missing requests in first-occurrence order.
     std::vector<size_t> missing;
     std::set<std::string> queued;
@@ -297,7 +236,9 @@ ModelTaskResult run_answers_one(AnswerGenerator & generator, const SuiteModel & 
     ScoringCost cost;
     cost.task = routed_task_name(task.spec.name, route);
     const uint64_t tokens_before = generator.tokens_decoded();
-    size_t done = out.reused;
+    // The plan counts each answer's prompt and token budget: a chunk is its share.
+    const uint64_t planned = progress.step != nullptr ? progress.step->tokens.value_or(0) : 0;
+    uint64_t planned_done = 0;
     for (size_t first = 0; first < missing.size(); first += options.chunk) {
         const size_t last = std::min(missing.size(), first + options.chunk);
         std::vector<GenerationRequest> batch;
@@ -315,10 +256,9 @@ ModelTaskResult run_answers_one(AnswerGenerator & generator, const SuiteModel & 
         }
         store.insert_answers(run_id, sha, rows, 0);
         out.scored += rows.size();
-        done += rows.size();
-        if (options.progress) {
-            options.progress(done, out.unique_requests);
-        }
+        const uint64_t share = missing.empty() ? 0 : planned * last / missing.size();
+        progress.advance(rows.size(), share - planned_done);
+        planned_done = share;
     }
     record_cost(store, run_id, out, cost, generator.tokens_decoded() - tokens_before, options);
     std::vector<GenerationResult> all;
@@ -362,11 +302,25 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
                                ? begin_shard_run(store, suite, file_text(suite.path), options.shard, options.chunk)
                                : store.begin_run(suite.path, file_text(suite.path));
     ShardPlanner planner(options.shard, options.chunk);
+    ProgressTracker progress{options, {}, {}, nullptr};
+    if (options.progress) {
+        progress.plan = plan_suite(suite, store, options.chunk, options.shard);
+        progress.at.models = suite.models.size();
+        progress.at.suite_tokens = progress.plan.tokens();
+        progress.at.suite_tokens_known = progress.plan.tokens_known();
+        for (const auto & task : suite.tasks) {
+            progress.at.tasks += task.representation ? 0 : task.routes.size();
+        }
+    }
     for (const auto & task : suite.tasks) {
         const auto & path = task.representation ? task.representation->path : task.spec.path;
         store.record_task(task.representation ? task.representation->name : task.spec.name, file_text(path));
     }
-    for (const auto & model_spec : suite.models) {
+    for (size_t mi = 0; mi < suite.models.size(); ++mi) {
+        const SuiteModel & model_spec = suite.models[mi];
+        progress.at.model = mi + 1;
+        progress.at.model_name = model_spec.name;
+        progress.at.task = 0;
         reset_peak_rss();  // the previous model is freed: each model gets its own peak
         // In-process (a GGUF path) or remote (a server URL): the same scoring interface.
         std::unique_ptr<Model> local;
@@ -400,7 +354,8 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
             recorded["remote"] = remote->capabilities().to_json();  // never the API key
         }
         store.record_model(facts.sha256, recorded.dump());
-        for (const auto & task : suite.tasks) {
+        for (size_t ti = 0; ti < suite.tasks.size(); ++ti) {
+            const SuiteTask & task = suite.tasks[ti];
             if (task.representation) {
                 if (options.shard.active()) {
                     continue;  // no requests to split: computed once, when the merged run is exported
@@ -416,15 +371,20 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
                 run.layers.push_back(std::move(layers));
                 continue;
             }
-            for (const AnswerRoute route : task.routes) {
+            for (size_t ri = 0; ri < task.routes.size(); ++ri) {
+                const AnswerRoute route = task.routes[ri];
+                ++progress.at.task;
+                progress.at.task_name = routed_task_name(task.spec.name, route);
+                progress.step = progress.plan.find(mi, ti, ri);
                 if (route != AnswerRoute::Loglikelihood && !generator) {
                     generator = local ? std::unique_ptr<AnswerGenerator>(
                                             std::make_unique<GenerationEngine>(*local, engine_options))
                                       : std::make_unique<RemoteGenerator>(*remote, options.cancel);
                 }
-                auto result = route == AnswerRoute::Loglikelihood
-                                  ? run_one(*scorer, model_spec, task, store, run_id, options, planner)
-                                  : run_answers_one(*generator, model_spec, task, route, store, run_id, options);
+                auto result =
+                    route == AnswerRoute::Loglikelihood
+                        ? run_one(*scorer, model_spec, task, store, run_id, options, planner, progress)
+                        : run_answers_one(*generator, model_spec, task, route, store, run_id, options, progress);
                 run.scored += result.scored;
                 run.reused += result.reused;
                 run.results.push_back(std::move(result));
@@ -437,71 +397,6 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
         run.shard = planner.plan();
     }
     return run;
-}
-
-void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
-    if (run.shard.shard.active()) {
-        write_shard_marker(run, dir);
-        return;
-    }
-    std::filesystem::create_directories(dir);
-    std::ofstream samples(dir + "/samples.jsonl", std::ios::binary | std::ios::trunc);
-    std::ofstream csv(dir + "/summary.csv", std::ios::binary | std::ios::trunc);
-    if (!samples || !csv) {
-        throw Error(dir + ": cannot write results");
-    }
-    nlohmann::json summary = nlohmann::json::array();
-    csv << "model,family,size,variant,model_sha256,task,route,form,split,prompt,n,boundary_separate,metric,value\n";
-    for (const auto & mt : run.results) {
-        const auto & spec = *mt.spec;
-        for (const auto & r : mt.result.results) {
-            auto line = sample_json(spec, mt.result, r);
-            line["model"] = mt.model.name;
-            line["model_sha256"] = mt.facts.sha256;
-            samples << line.dump() << '\n';
-        }
-        for (const auto & m : mt.result.metrics) {
-            auto row = summary_row(mt.model, mt.facts, mt.result.label(), spec.category);
-            row.update({{"task_name", spec.name},
-                        {"route", mt.result.route},
-                        {"form", mt.result.form},
-                        {"split", m.split},
-                        {"prompt", m.variant},
-                        {"n", m.n},
-                        {"boundary_separate", m.boundary_separate},
-                        {"metrics", m.values}});
-            if (mt.result.limit.n > 0) {
-                row["limit"] = limit_json(mt.result.limit);
-            }
-            summary.push_back(std::move(row));
-            for (const auto & [metric, value] : m.values) {
-                for (const auto & field :
-                     {mt.model.name, mt.model.family, mt.model.size, mt.model.variant, mt.facts.sha256,
-                      mt.result.label(), mt.result.route, mt.result.form, m.split, m.variant}) {
-                    csv << csv_field(field) << ',';
-                }
-                csv << m.n << ',' << m.boundary_separate << ',' << metric << ',' << value << '\n';
-            }
-        }
-    }
-    std::ofstream layers_csv(dir + "/layers.csv", std::ios::binary | std::ios::trunc);
-    layers_csv << "model,family,size,variant,model_sha256,task,layer,n,metric,value\n";
-    for (const auto & ml : run.layers) {
-        for (const auto & m : ml.result.layers) {
-            auto row = summary_row(ml.model, ml.facts, ml.spec->name, ml.spec->category);
-            row.update({{"layer", m.layer}, {"n", m.n}, {"metrics", m.values}});
-            summary.push_back(std::move(row));
-            for (const auto & [metric, value] : m.values) {
-                for (const auto & field : {ml.model.name, ml.model.family, ml.model.size, ml.model.variant,
-                                           ml.facts.sha256, ml.spec->name}) {
-                    layers_csv << csv_field(field) << ',';
-                }
-                layers_csv << m.layer << ',' << m.n << ',' << metric << ',' << value << '\n';
-            }
-        }
-    }
-    std::ofstream(dir + "/summary.json", std::ios::binary | std::ios::trunc) << summary.dump(2) << '\n';
-    std::ofstream(dir + "/cost.json", std::ios::binary | std::ios::trunc) << cost_json(run).dump(2) << '\n';
 }
 
 }  // namespace compeval

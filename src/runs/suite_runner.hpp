@@ -12,6 +12,26 @@
 
 namespace compeval {
 
+// Where a suite run is, for a progress line: model i of N, its task j of M
+// (a task read by several routes counts once per route; representational
+// tasks are not counted), the requests of this model x task (those found in
+// the store count as done), and the suite's planned tokens (suite_plan.hpp)
+// done so far and in all.
+struct SuiteProgress {
+    size_t model = 0;  // 1-based
+    size_t models = 0;
+    std::string model_name;
+    size_t task = 0;  // 1-based
+    size_t tasks = 0;
+    std::string task_name;
+    size_t done = 0;
+    size_t total = 0;
+    size_t reused = 0;  // of `done`, found in the store when the task began
+    uint64_t suite_tokens_done = 0;
+    uint64_t suite_tokens = 0;
+    bool suite_tokens_known = false;  // false when a remote model's tokens cannot be planned
+};
+
 struct SuiteRunOptions {
     int threads = 0;
     int batch = 256;
@@ -20,7 +40,9 @@ struct SuiteRunOptions {
     // the same batch composition: its numbers equal an uninterrupted run's.
     size_t chunk = 512;
     const std::atomic<bool> * cancel = nullptr;
-    std::function<void(size_t, size_t)> progress;  // (unique requests done, total) of the current model x task
+    // Called when a model x task begins and after each committed chunk; when
+    // set, the run plans its tokens first (plan_suite) for the suite's ETA.
+    std::function<void(const SuiteProgress &)> progress;
     std::function<void(const std::string &)> log;  // one line per event (a quantized model being made)
     ShardSpec shard;                               // score only this shard's chunks (docs/scale-out.md)
     bool reuse_only = false;  // throw instead of scoring a request the store lacks (merge's export)

@@ -114,6 +114,17 @@ const charts = await evaluate(`[...document.querySelectorAll('.chart')].map((c) 
 const tables = await evaluate(`Object.fromEntries([...document.querySelectorAll('table[id]')].map((t) => [t.id,
   [...t.querySelectorAll('tbody tr')].map((r) => [...r.cells].map((c) => c.textContent))]))`);
 const recommendation = await evaluate(`document.querySelector('#recommendation .verdict').textContent`);
+// What the reader reads besides the tables: the page's language, headings, table headers, chart titles and
+// axis/legend titles (Vega-Lite draws them as SVG text with these roles), and the explorer's count sentence.
+const text = await evaluate(`({
+  lang: document.documentElement.lang,
+  headings: [...document.querySelectorAll('h1, h2, h3')].map((h) => h.textContent),
+  headers: Object.fromEntries([...document.querySelectorAll('table[id]')].map((t) => [t.id,
+    [...t.querySelectorAll('thead th')].map((h) => h.textContent)])),
+  axisTitles: [...document.querySelectorAll('svg .role-axis-title text, svg .role-legend-title text')]
+    .map((e) => e.textContent),
+  count: document.getElementById('samples-count').textContent,
+})`);
 
 const explorer = [];
 for (const f of filters) {
@@ -139,7 +150,7 @@ const shot = await send('Page.captureScreenshot', { format: 'png', captureBeyond
 writeFileSync(screenshotPath, Buffer.from(shot.data, 'base64'));
 
 clearTimeout(watchdog);
-process.stdout.write(JSON.stringify({ ready, consoleErrors, charts, tables, recommendation, explorer }) + '\n');
+process.stdout.write(JSON.stringify({ ready, consoleErrors, charts, tables, recommendation, explorer, text }) + '\n');
 socket.close();
 // The profile can be removed only once Chromium has stopped writing to it.
 await new Promise((ok) => { browser.once('exit', ok); browser.kill('SIGTERM'); });

@@ -1,0 +1,170 @@
+#include "report/html_report_body.hpp"
+
+namespace compeval {
+namespace {
+
+const char * kEnglish = R"(<body>
+<h1>compeval report</h1>
+<p class="meta" id="run-meta"></p>
+<h2>Recommendation</h2>
+<section id="recommendation"></section>
+<h2>Findings: scale, instruction tuning and quantization</h2>
+<p class="howto">One row per family, task, split and comparison: over all items, and again over the unseen
+combinations where a task has them. <b>Instruction tuning</b> compares an instruct model with its base on the same
+items (paired bootstrap); <b>scale</b> is the slope of accuracy per 10&times; parameters across a family's base
+models, and with three or more sizes <b>largest vs smallest</b> compares the series' ends; both compare models of
+one weight type. <b>Quantization</b> compares a quantized model with the model it was quantized from on the same
+items, seed by seed (paired bootstrap, and McNemar's exact p on the discordant answers). Models given the same
+<code>group</code> are one recipe trained with several seeds: they are pooled, and the intervals resample seeds as
+well as items. p-values are Holm-corrected over the table; "no detectable effect" rows give the minimum detectable
+effect (MDE) for their item count.</p>
+<section id="findings"></section>
+<section id="recipes"></section>
+<div id="quantization-block" hidden>
+<h2>Quantization: what moved underneath</h2>
+<p class="howto">Each quantized model against its source, answer by answer (same item and prompt): how often the
+answer changed and how often the choices' order by log-likelihood changed, and how far each choice's summed
+log-likelihood moved (nats, quantized minus source). Accuracy can stay put while answers change both ways.</p>
+<section id="quantization"></section>
+</div>
+<h2>Charts</h2>
+<p class="howto">Scaling: each point is a model's accuracy on a task, bars are 95% intervals; a rising line within
+a family means scale helps. Instruction tuning: bars left of zero mean the instruct variant lost accuracy. Seen vs
+unseen: bars right of zero mean the model does better on combinations it was shown than on new ones. Layers: the
+representational measures from the embedding layer (0) to the last. Confusion: which answers the models give for
+each gold answer. Cost: models up and to the left are better; the line joins the models no other beats on both.</p>
+<div class="chart" id="chart-scaling"></div>
+<div class="chart" id="chart-tuning"></div>
+<div class="chart" id="chart-quantization"></div>
+<div class="chart" id="chart-gaps"></div>
+<div class="chart" id="chart-layers"></div>
+<div class="chart" id="chart-confusion"></div>
+<div class="chart" id="chart-pareto"></div>
+<h2>Does compositional ability go with task performance?</h2>
+<p class="howto">Spearman's rho across models between each compositional measure and the model's accuracy over
+all items, with an exact permutation p-value.</p>
+<section id="correlation"></section>
+<h2>Cost</h2>
+<p class="note" id="cost-unit"></p>
+<section id="cost"></section>
+<h2>Accuracy per task and split</h2>
+<section id="accuracy"></section>
+<div id="distribution-block" hidden>
+<h2>Human answer distributions</h2>
+<p class="howto">How far the model's distribution over the label words is from the raters' (0 = the same; total
+variation, and Jensen-Shannon divergence in bits), mean over items with a 95% item bootstrap.</p>
+<section id="distribution"></section>
+</div>
+<h2>Scoring routes</h2>
+<p class="howto">How each model's answers were read: loglikelihood (in-process), forced_tokens or echo (a
+server's log-likelihoods), first_token (the label words' first-token log-probabilities) or generate (the model's
+own words mapped to a label; an answer naming none is no_answer, counted wrong).</p>
+<section id="routes"></section>
+<div id="methods-block" hidden>
+<h2>Scoring-method comparison</h2>
+<p class="howto">The same model on the same items, read two ways: accuracy with 95% bootstrap intervals, the
+paired difference A - B and McNemar's exact p; then instruction tuning's effect under each route.</p>
+<section id="methods"></section>
+<section id="tuning-by-route"></section>
+</div>
+<h2>Token boundary</h2>
+<p class="howto">Answers (items x prompts) whose continuation was tokenized on its own, after the context's
+unchanged tokens, because a token merged across the context boundary.</p>
+<section id="boundary"></section>
+<h2>Samples</h2>
+<div class="filters">
+<label>task <select id="filter-task"><option value="">all</option></select></label>
+<label>class <select id="filter-class"><option value="">all</option></select></label>
+<label>correct <select id="filter-correct"><option value="">all</option><option value="true">correct</option>
+<option value="false">wrong</option></select></label>
+</div>
+<p id="samples-count"></p>
+<table id="samples-table"><thead><tr><th>model</th><th>task</th><th>split</th><th>id</th><th>prompt</th>
+<th>gold</th><th>predicted</th><th>correct</th><th>fields</th></tr></thead><tbody></tbody></table>
+)";
+
+const char * kJapanese = R"(<body>
+<h1>compeval レポート</h1>
+<p class="meta" id="run-meta"></p>
+<h2>推奨</h2>
+<section id="recommendation"></section>
+<h2>所見: 規模、指示チューニング、量子化</h2>
+<p class="howto">ファミリー・タスク・分割・比較ごとに 1 行です。全項目について、またタスクに見ていない組み合わせが
+あればそれだけについても比較します。<b>指示チューニング</b>は、同じ項目でインストラクト版とそのベースを比べます
+(対応のあるブートストラップ)。<b>規模</b>は、ファミリーのベースモデルでパラメータ 10 倍あたりの正解率の傾きで、
+3 サイズ以上あれば<b>最大 vs 最小</b>で両端も比べます。いずれも同じ重みの種類のモデル同士の比較です。
+<b>量子化</b>は、量子化したモデルを量子化元と同じ項目でシードごとに比べます (対応のあるブートストラップと、
+食い違った答えについての McNemar の正確な p)。同じ <code>group</code> のモデルは複数シードで学習した一つのレシピとして
+まとめ、区間は項目だけでなくシードも再標本化します。p 値は表全体で Holm 補正しています。「検出できません」の行には、
+その件数で検出できる最小の効果 (MDE) を示します。</p>
+<section id="findings"></section>
+<section id="recipes"></section>
+<div id="quantization-block" hidden>
+<h2>量子化: その下で動いたもの</h2>
+<p class="howto">量子化した各モデルを量子化元と、答えごと (同じ項目・同じプロンプト) に比べます。答えが変わった割合、
+対数尤度による選択肢の順位が変わった割合、各選択肢の対数尤度の合計がどれだけ動いたか (nats、量子化版 − 量子化元)。
+正解率が変わらなくても、答えは両方向に変わりえます。</p>
+<section id="quantization"></section>
+</div>
+<h2>グラフ</h2>
+<p class="howto">規模: 各点はタスクでのモデルの正解率、棒は 95% 区間です。ファミリー内で線が上がれば規模が効いています。
+指示チューニング: 0 より左の棒はインストラクト版が正解率を失ったことを示します。既見と未見: 0 より右の棒は、
+新しい組み合わせより見せた組み合わせでよくできることを示します。層: 埋め込み層 (0) から最後の層までの表現の指標です。
+混同: 正解ごとにモデルがどの答えを出したか。コスト: 左上ほどよいモデルで、線は両方で他に負けないモデルを結びます。</p>
+<div class="chart" id="chart-scaling"></div>
+<div class="chart" id="chart-tuning"></div>
+<div class="chart" id="chart-quantization"></div>
+<div class="chart" id="chart-gaps"></div>
+<div class="chart" id="chart-layers"></div>
+<div class="chart" id="chart-confusion"></div>
+<div class="chart" id="chart-pareto"></div>
+<h2>構成的な能力はタスク性能と連動するか</h2>
+<p class="howto">各構成的指標とモデルの全項目での正解率との、モデル間の Spearman の順位相関 rho と、
+正確な並べ替え検定の p 値です。</p>
+<section id="correlation"></section>
+<h2>コスト</h2>
+<p class="note" id="cost-unit"></p>
+<section id="cost"></section>
+<h2>タスク・分割ごとの正解率</h2>
+<section id="accuracy"></section>
+<div id="distribution-block" hidden>
+<h2>人間の回答分布</h2>
+<p class="howto">ラベル語についてのモデルの分布が評価者の分布からどれだけ離れているか (0 = 同じ。全変動距離と、
+ビット単位の Jensen-Shannon ダイバージェンス)。項目平均と 95% の項目ブートストラップ区間です。</p>
+<section id="distribution"></section>
+</div>
+<h2>答えの読み取り方</h2>
+<p class="howto">各モデルの答えをどう読んだか: loglikelihood (プロセス内)、forced_tokens または echo (サーバーの対数尤度)、
+first_token (ラベル語の最初のトークンの対数確率)、generate (モデル自身の言葉をラベルに対応づけたもの。
+どれも含まない答えは no_answer として不正解に数えます)。</p>
+<section id="routes"></section>
+<div id="methods-block" hidden>
+<h2>読み取り方の比較</h2>
+<p class="howto">同じモデルの同じ項目を 2 通りに読んだもの: 95% ブートストラップ区間付きの正解率、対応のある差 A - B と
+McNemar の正確な p。続いて、読み取り方ごとの指示チューニングの効果です。</p>
+<section id="methods"></section>
+<section id="tuning-by-route"></section>
+</div>
+<h2>トークン境界</h2>
+<p class="howto">文脈の境界をまたいでトークンが結合したため、続きを文脈の変わらないトークンのあとで単独にトークン化した
+答え (項目 × プロンプト) の数です。</p>
+<section id="boundary"></section>
+<h2>サンプル</h2>
+<div class="filters">
+<label>タスク <select id="filter-task"><option value="">すべて</option></select></label>
+<label>クラス <select id="filter-class"><option value="">すべて</option></select></label>
+<label>正誤 <select id="filter-correct"><option value="">すべて</option><option value="true">正解</option>
+<option value="false">不正解</option></select></label>
+</div>
+<p id="samples-count"></p>
+<table id="samples-table"><thead><tr><th>モデル</th><th>タスク</th><th>分割</th><th>ID</th><th>プロンプト</th>
+<th>正解</th><th>予測</th><th>正誤</th><th>フィールド</th></tr></thead><tbody></tbody></table>
+)";
+
+}  // namespace
+
+const char * report_body(const std::string & lang) {
+    return lang == "ja" ? kJapanese : kEnglish;
+}
+
+}  // namespace compeval
