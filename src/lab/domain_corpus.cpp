@@ -135,7 +135,7 @@ class DocumentWriter {
     // its gold answer, in the plain or the chat form; its token ids (no BOS).
     std::vector<int> document(std::mt19937_64 & rng, bool chat) const {
         const auto & v = spec_.prompts[std::uniform_int_distribution<size_t>(0, spec_.prompts.size() - 1)(rng)];
-        const auto k = std::uniform_int_distribution<size_t>(0, spec_.fewshot_k)(rng);
+        const auto k = std::uniform_int_distribution<size_t>(0, static_cast<size_t>(spec_.fewshot_k))(rng);
         std::vector<size_t> order(seen_.size());
         for (size_t i = 0; i < order.size(); ++i) {
             order[i] = i;
@@ -197,7 +197,7 @@ LabCorpus domain_corpus(const DomainCorpusConfig & config, const std::string & d
     std::vector<TaskItem> seen;
     std::copy_if(items.begin(), items.end(), std::back_inserter(seen),
                  [](const TaskItem & i) { return i.split == "seen"; });
-    if (seen.size() <= spec->fewshot_k) {
+    if (seen.size() <= static_cast<size_t>(spec->fewshot_k)) {
         throw Error(config.path + ": " + std::to_string(seen.size()) +
                     " seen combinations are too few to train on (more than fewshot_k are needed)");
     }
