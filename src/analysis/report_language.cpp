@@ -90,8 +90,8 @@ std::string to_japanese(const std::string & s) {
     }
     std::smatch m;
     if (std::regex_match(s, m, helps)) {
-        return japanese_comparison(m[1]) + (m[2] == "helps" ? "は改善します: " : "は悪化させます: ") + m.str(3) +
-               (m[4].matched ? "（パラメータ 10 倍あたり）" : "") + " [" + m.str(5) + ", " + m.str(6) + "]";
+        return japanese_comparison(m[1]) + (m[2] == "helps" ? "は正解率を上げます: " : "は正解率を下げます: ") +
+               m.str(3) + (m[4].matched ? "（パラメータ 10 倍あたり）" : "") + " [" + m.str(5) + ", " + m.str(6) + "]";
     }
     if (std::regex_match(s, m, none)) {
         return japanese_comparison(m[1]) + "の効果は n=" + m.str(2) + " では検出できません: " + m.str(3) +
@@ -122,7 +122,8 @@ std::string to_japanese(const std::string & s) {
         return "コスト: その中で最も安いのは " + m.str(1) + " で、" + m.str(2) + " (" + japanese_unit(m.str(3)) + ")。";
     }
     if (std::regex_match(s, m, hurt)) {
-        return "指示チューニングが検出できるほど悪化させました: " + japanese_list(m.str(1), hurt_item, "$1（$2、$3）") +
+        return "指示チューニングで正解率が検出できるほど下がりました: " +
+               japanese_list(m.str(1), hurt_item, "$1（$2、$3）") +
                "。インストラクト版が不要な場面では、プロンプトを工夫したベースモデルを選んでください。";
     }
     if (std::regex_match(s, m, lost)) {

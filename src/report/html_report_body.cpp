@@ -1,5 +1,7 @@
 #include "report/html_report_body.hpp"
 
+#include <string_view>
+
 namespace compeval {
 namespace {
 
@@ -83,34 +85,38 @@ unchanged tokens, because a token merged across the context boundary.</p>
 <th>gold</th><th>predicted</th><th>correct</th><th>fields</th></tr></thead><tbody></tbody></table>
 )";
 
+// Line breaks here next to a Japanese character are dropped when the page is
+// written (report_body): Japanese runs on without spaces, and a browser would
+// show a line break in the source as one. A space that is wanted is written out.
 const char * kJapanese = R"(<body>
 <h1>compeval レポート</h1>
 <p class="meta" id="run-meta"></p>
 <h2>推奨</h2>
 <section id="recommendation"></section>
 <h2>所見: 規模、指示チューニング、量子化</h2>
-<p class="howto">ファミリー・タスク・分割・比較ごとに 1 行です。全項目について、またタスクに見ていない組み合わせが
-あればそれだけについても比較します。<b>指示チューニング</b>は、同じ項目でインストラクト版とそのベースを比べます
-(対応のあるブートストラップ)。<b>規模</b>は、ファミリーのベースモデルでパラメータ 10 倍あたりの正解率の傾きで、
-3 サイズ以上あれば<b>最大 vs 最小</b>で両端も比べます。いずれも同じ重みの種類のモデル同士の比較です。
+<p class="howto">ファミリー・タスク・分割・比較ごとに 1 行です。全項目について比較し、未見の組み合わせがあるタスクでは
+未見の項目だけでも比較します。<b>指示チューニング</b>は、同じ項目でインストラクト版とそのベースを比べます (対応のある
+ブートストラップ)。<b>規模</b>は、ファミリーのベースモデルにおけるパラメータ 10 倍あたりの正解率の傾きで、
+3 サイズ以上あれば<b>最大 vs 最小</b>として両端も比べます。いずれも同じ重みの種類のモデル同士の比較です。
 <b>量子化</b>は、量子化したモデルを量子化元と同じ項目でシードごとに比べます (対応のあるブートストラップと、
-食い違った答えについての McNemar の正確な p)。同じ <code>group</code> のモデルは複数シードで学習した一つのレシピとして
-まとめ、区間は項目だけでなくシードも再標本化します。p 値は表全体で Holm 補正しています。「検出できません」の行には、
-その件数で検出できる最小の効果 (MDE) を示します。</p>
+答えが食い違った項目についての McNemar の正確な p)。同じ <code>group</code> のモデルは、複数のシードで学習した
+一つのレシピとしてまとめ、区間は項目だけでなくシードも再標本化します。p 値は表全体で Holm 補正しています。
+「検出できません」の行には、その件数で検出できる最小の効果 (MDE) を示します。</p>
 <section id="findings"></section>
 <section id="recipes"></section>
 <div id="quantization-block" hidden>
-<h2>量子化: その下で動いたもの</h2>
+<h2>量子化: 答えはどう変わったか</h2>
 <p class="howto">量子化した各モデルを量子化元と、答えごと (同じ項目・同じプロンプト) に比べます。答えが変わった割合、
-対数尤度による選択肢の順位が変わった割合、各選択肢の対数尤度の合計がどれだけ動いたか (nats、量子化版 − 量子化元)。
-正解率が変わらなくても、答えは両方向に変わりえます。</p>
+対数尤度による選択肢の順位が変わった割合、各選択肢の対数尤度の合計がどれだけ動いたか (nats、
+量子化版 − 量子化元) を示します。正解率が変わらなくても、答えは両方向に変わっていることがあります。</p>
 <section id="quantization"></section>
 </div>
 <h2>グラフ</h2>
-<p class="howto">規模: 各点はタスクでのモデルの正解率、棒は 95% 区間です。ファミリー内で線が上がれば規模が効いています。
-指示チューニング: 0 より左の棒はインストラクト版が正解率を失ったことを示します。既見と未見: 0 より右の棒は、
-新しい組み合わせより見せた組み合わせでよくできることを示します。層: 埋め込み層 (0) から最後の層までの表現の指標です。
-混同: 正解ごとにモデルがどの答えを出したか。コスト: 左上ほどよいモデルで、線は両方で他に負けないモデルを結びます。</p>
+<p class="howto">規模: 各点はタスクでのモデルの正解率、棒は 95% 区間です。ファミリー内で線が右上がりなら規模が
+効いています。指示チューニング: 0 より左の棒は、インストラクト版で正解率が下がったことを示します。既見と未見:
+0 より右の棒は、新しい組み合わせよりも学習で見た組み合わせのほうがよくできることを示します。
+層: 埋め込み層 (0) から最後の層までの表現の指標です。混同行列: 正答ごとに、モデルがどの答えを出したかを示します。
+コスト: 左上ほどよいモデルで、線は正解率とコストの両方で他に負けないモデルを結びます。</p>
 <div class="chart" id="chart-scaling"></div>
 <div class="chart" id="chart-tuning"></div>
 <div class="chart" id="chart-quantization"></div>
@@ -119,8 +125,8 @@ const char * kJapanese = R"(<body>
 <div class="chart" id="chart-confusion"></div>
 <div class="chart" id="chart-pareto"></div>
 <h2>構成的な能力はタスク性能と連動するか</h2>
-<p class="howto">各構成的指標とモデルの全項目での正解率との、モデル間の Spearman の順位相関 rho と、
-正確な並べ替え検定の p 値です。</p>
+<p class="howto">各構成的指標と、モデルの全項目での正解率との、モデル間の Spearman の順位相関 rho と、
+正確な並べ替え検定による p 値です。</p>
 <section id="correlation"></section>
 <h2>コスト</h2>
 <p class="note" id="cost-unit"></p>
@@ -129,25 +135,25 @@ const char * kJapanese = R"(<body>
 <section id="accuracy"></section>
 <div id="distribution-block" hidden>
 <h2>人間の回答分布</h2>
-<p class="howto">ラベル語についてのモデルの分布が評価者の分布からどれだけ離れているか (0 = 同じ。全変動距離と、
-ビット単位の Jensen-Shannon ダイバージェンス)。項目平均と 95% の項目ブートストラップ区間です。</p>
+<p class="howto">ラベル語についてのモデルの分布が、評価者の分布からどれだけ離れているか (0 = 同じ。全変動距離と、
+ビット単位の Jensen-Shannon ダイバージェンス)。項目平均と、95% の項目ブートストラップ区間です。</p>
 <section id="distribution"></section>
 </div>
 <h2>答えの読み取り方</h2>
-<p class="howto">各モデルの答えをどう読んだか: loglikelihood (プロセス内)、forced_tokens または echo (サーバーの対数尤度)、
-first_token (ラベル語の最初のトークンの対数確率)、generate (モデル自身の言葉をラベルに対応づけたもの。
-どれも含まない答えは no_answer として不正解に数えます)。</p>
+<p class="howto">各モデルの答えをどう読み取ったか: loglikelihood (プロセス内)、forced_tokens または echo
+(サーバーの対数尤度)、first_token (ラベル語の最初のトークンの対数確率)、generate (モデル自身の言葉をラベルに
+対応づけたもの。どのラベルも含まない答えは no_answer として不正解に数えます)。</p>
 <section id="routes"></section>
 <div id="methods-block" hidden>
 <h2>読み取り方の比較</h2>
-<p class="howto">同じモデルの同じ項目を 2 通りに読んだもの: 95% ブートストラップ区間付きの正解率、対応のある差 A - B と
-McNemar の正確な p。続いて、読み取り方ごとの指示チューニングの効果です。</p>
+<p class="howto">同じモデルの同じ項目を 2 通りに読み取った結果: 95% ブートストラップ区間付きの正解率、
+対応のある差 A - B と McNemar の正確な p。続いて、読み取り方ごとの指示チューニングの効果です。</p>
 <section id="methods"></section>
 <section id="tuning-by-route"></section>
 </div>
 <h2>トークン境界</h2>
-<p class="howto">文脈の境界をまたいでトークンが結合したため、続きを文脈の変わらないトークンのあとで単独にトークン化した
-答え (項目 × プロンプト) の数です。</p>
+<p class="howto">文脈の境界をまたいでトークンが結合したため、続きを文脈の変わらないトークンのあとで単独に
+トークン化した答え (項目 × プロンプト) の数です。</p>
 <section id="boundary"></section>
 <h2>サンプル</h2>
 <div class="filters">
@@ -158,13 +164,29 @@ McNemar の正確な p。続いて、読み取り方ごとの指示チューニ�
 </div>
 <p id="samples-count"></p>
 <table id="samples-table"><thead><tr><th>モデル</th><th>タスク</th><th>分割</th><th>ID</th><th>プロンプト</th>
-<th>正解</th><th>予測</th><th>正誤</th><th>フィールド</th></tr></thead><tbody></tbody></table>
+<th>正答</th><th>予測</th><th>正誤</th><th>フィールド</th></tr></thead><tbody></tbody></table>
 )";
+
+// `body` without its line breaks that touch a Japanese (non-ASCII) character.
+std::string join_japanese_lines(std::string_view body) {
+    const auto japanese = [&](size_t i) { return i < body.size() && static_cast<unsigned char>(body[i]) >= 0x80; };
+    std::string out;
+    for (size_t i = 0; i < body.size(); ++i) {
+        if (body[i] != '\n' || !((i > 0 && japanese(i - 1)) || japanese(i + 1))) {
+            out += body[i];
+        }
+    }
+    return out;
+}
 
 }  // namespace
 
-const char * report_body(const std::string & lang) {
-    return lang == "ja" ? kJapanese : kEnglish;
+std::string report_body(const std::string & lang) {
+    if (lang == "ja") {
+        static const std::string japanese = join_japanese_lines(kJapanese);
+        return japanese;
+    }
+    return kEnglish;
 }
 
 }  // namespace compeval

@@ -6,6 +6,6 @@
 namespace compeval {
 
 // "en" or "ja" (anything else: English).
-const char * report_body(const std::string & lang);
+std::string report_body(const std::string & lang);
 
 }  // namespace compeval

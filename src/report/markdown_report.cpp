@@ -47,7 +47,7 @@ std::string quantization_markdown(const nlohmann::json & rows, const Phrase & L)
           "(nats, quantized minus source).\n\n| model | source | weights | task | split | answers | accuracy | source "
           "accuracy | answer changed | order changed | mean \\|drift\\| (nats) | mean drift | max \\|drift\\| |\n"
           "|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
-          "\n## 量子化: その下で動いたもの\n\n量子化した各モデルを量子化元と答えごとに比べます: 答えと選択肢の順位が"
+          "\n## 量子化: 答えはどう変わったか\n\n量子化した各モデルを量子化元と答えごとに比べます: 答えと選択肢の順位が"
           "変わった割合、各選択肢の対数尤度の合計がどれだけ動いたか (nats、量子化版 − 量子化元)。\n\n| モデル | "
           "量子化元 | "
           "重み | タスク | 分割 | 回答数 | 正解率 | 量子化元の正解率 | 答えが変わった割合 | 順位が変わった割合 | "
@@ -80,6 +80,17 @@ std::string report_markdown(const RunReport & report) {
                                                               {"no", "いいえ"}};
         return L.ja && ja.contains(en) ? ja.at(en) : en;
     };
+    // The correlation's measures are keys in the data, named in English ("TASK METRIC (last layer)"): say them.
+    const auto measure = [&](const std::string & en) {
+        const std::string last = " (last layer)";
+        if (!L.ja) {
+            return en;
+        }
+        if (en == "unseen-combination accuracy") {
+            return std::string("未見の組み合わせの正解率");
+        }
+        return en.ends_with(last) ? en.substr(0, en.size() - last.size()) + " (最終層)" : en;
+    };
     std::string md =
         fmt::format(fmt::runtime(L("# compeval report: {}\n\nMetric `{}`; intervals are 95% (Wilson for proportions, "
                                    "percentile bootstrap with {} iterations, seed {}).\n\n",
@@ -108,7 +119,7 @@ std::string report_markdown(const RunReport & report) {
             L("\n## Recipes: seeds pooled\n\nModels with the same `group` are one recipe trained with different "
               "seeds; the interval resamples seeds and items.\n\n| recipe | task | split | seeds | n | accuracy [95% "
               "CI] | per seed |\n|---|---|---|---|---|---|---|\n",
-              "\n## レシピ: シードをまとめて\n\n同じ `group` のモデルは、異なるシードで学習した一つのレシピです。"
+              "\n## レシピ: シードをまとめた結果\n\n同じ `group` のモデルは、異なるシードで学習した一つのレシピです。"
               "区間はシードと項目の両方を再標本化します。\n\n| レシピ | タスク | 分割 | シード数 | n | 正解率 [95% "
               "信頼区間] | シードごと |\n|---|---|---|---|---|---|---|\n");
         for (const auto & r : d["recipes"]) {
@@ -150,10 +161,10 @@ std::string report_markdown(const RunReport & report) {
           "|---|---|---|---|---|\n",
           "\n## 構成的な能力はタスク性能と連動するか\n\n| 指標 | モデル数 | rho | p | 判定 |\n|---|---|---|---|---|\n");
     for (const auto & r : d["ability_correlation"]) {
-        md += fmt::format("| {} | {} | {} | {} | {} |\n", r["measure"].get<std::string>(), r["n_models"].get<size_t>(),
-                          r["rho"].is_null() ? "-" : fmt::format("{:+.3f}", r["rho"].get<double>()),
-                          r["p"].is_null() ? "-" : fmt::format("{:.3f}", r["p"].get<double>()),
-                          r["verdict"].get<std::string>());
+        md += fmt::format(
+            "| {} | {} | {} | {} | {} |\n", measure(r["measure"].get<std::string>()), r["n_models"].get<size_t>(),
+            r["rho"].is_null() ? "-" : fmt::format("{:+.3f}", r["rho"].get<double>()),
+            r["p"].is_null() ? "-" : fmt::format("{:.3f}", r["p"].get<double>()), r["verdict"].get<std::string>());
     }
     std::string distribution_rows;
     for (const auto & t : d["tasks"]) {
@@ -268,7 +279,8 @@ std::string report_markdown(const RunReport & report) {
               "MB | cost/1k items | accuracy | Pareto | weights | bits/weight "
               "|\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n",
               "\n## コスト\n\nコストの単位: {}。速度は採点したリクエストで測り、各タスクの全体に外挿しています。"
-              "\n\n| モデル | パラメータ数 | ファイル MB | 読込 秒 | 件/秒 | トークン/秒 | ミリ秒/件 | 最大メモリ MB | "
+              "\n\n| モデル | パラメータ数 | ファイル MB | 読込時間 (秒) | 件/秒 | トークン/秒 | ミリ秒/件 | "
+              "最大メモリ MB | "
               "コスト/1k 件 | 正解率 | パレート | 重み | ビット/重み "
               "|\n|---|---|---|---|---|---|---|---|---|---|---|---|---|\n")),
         cost["unit"].get<std::string>());

@@ -19,15 +19,16 @@
     route: '読み取り方', 'no answer [95% CI]': '無回答 [95% 信頼区間]', 'label not in top-k': '上位 k にないラベル',
     A: 'A', B: 'B', 'accuracy A': '正解率 A', 'accuracy B': '正解率 B', 'A - B [95% CI]': 'A - B [95% 信頼区間]',
     'direction differs': '向きが異なる', 'separate boundary': '境界を分けた数', measure: '指標', models: 'モデル数',
-    params: 'パラメータ数', 'file MB': 'ファイル MB', 'load s': '読込 秒', 'items/s': '件/秒', 'tokens/s': 'トークン/秒',
+    params: 'パラメータ数', 'file MB': 'ファイル MB', 'load s': '読込時間 (秒)', 'items/s': '件/秒',
+    'tokens/s': 'トークン/秒',
     'ms/item': 'ミリ秒/件', 'peak RSS MB': '最大メモリ MB', 'cost/1k items': 'コスト/1k 件', Pareto: 'パレート',
     'bits/weight': 'ビット/重み', layer: '層', value: '値', effect: '効果', gap: '差', variant: '種別',
     label: '比較', row: 'タスク (分割)', count: '件数', frontier: 'パレート', cost: 'コスト', low: '正解率',
     yes: 'はい', no: 'いいえ', 'as given': 'そのまま',
     'instruction tuning': '指示チューニング', scale: '規模', 'scale (largest vs smallest)': '規模 (最大 vs 最小)',
     quantization: '量子化', parameters: 'パラメータ数', 'accuracy difference': '正解率の差',
-    'seen - unseen accuracy': '既見 - 未見の正解率', predicted: '予測', gold: '正解', 'Recipes: seeds pooled':
-      'レシピ: シードをまとめて',
+    'seen - unseen accuracy': '既見 - 未見の正解率', predicted: '予測', gold: '正答', 'Recipes: seeds pooled':
+      'レシピ: シードをまとめた結果',
     'Models with the same group are one recipe trained with different seeds; the interval resamples seeds and items.':
       '同じグループのモデルは、異なるシードで学習した一つのレシピです。区間はシードと項目の両方を再標本化します。',
     'Accuracy by model size, per family (mean over prompts; 95% bootstrap interval)':
@@ -40,24 +41,42 @@
       '既見 − 未見の組み合わせの正解率 (95% 信頼区間): 正の差は組み合わせを覚えているだけであることを示します',
     'Representational measures per layer (layer 0 = token embeddings)': '層ごとの表現の指標 (層 0 = トークン埋め込み)',
     'Confusion matrices (gold answer by predicted answer, counts over items and prompts)':
-      '混同行列 (正解と予測の組ごとの件数、項目とプロンプトの合計)',
+      '混同行列 (正答と予測の組ごとの件数、項目とプロンプトの合計)',
     'Nothing to draw: this run has no data for this chart.': '描画なし: この実行にはこのグラフのデータがありません。',
     'No model is recommended on this evidence.': 'この結果から推奨できるモデルはありません。',
   };
   const ja = data.lang === 'ja';
   const t = (text) => (ja && JA[text] !== undefined ? JA[text] : text);
-  // Chart specs: every axis, legend and facet title in the report's language.
-  // An axis or legend without a title is named by its field: in Japanese, say it.
-  const localize = (node) => {
-    if (Array.isArray(node)) return node.map(localize);
-    if (node === null || typeof node !== 'object') return node;
-    const out = Object.fromEntries(Object.entries(node).map(([k, v]) =>
-      [k, k === 'title' && typeof v === 'string' ? t(v) : localize(v)]));
-    if (ja && typeof out.field === 'string' && typeof out.type === 'string' && !('title' in out)) {
+  // Chart specs: every axis, legend, facet and tooltip title in the report's language.
+  // Vega-Lite names an untitled channel by its field; in Japanese the field is named in words instead,
+  // but only where no layer of the view titles that channel: Vega-Lite then shows the given title alone,
+  // while a second given title would be joined to it ("予測, pred").
+  const titledChannels = (layers) => new Set(layers.flatMap((l) => Object.entries((l && l.encoding) || {})
+    .filter(([, def]) => def !== null && typeof def === 'object' && 'title' in def).map(([channel]) => channel)));
+  const named = (def, sayField) => {
+    const out = localize(def);
+    if (ja && sayField && out !== null && typeof out === 'object' && typeof out.field === 'string' &&
+      !('title' in out)) {
       out.title = t(out.field);
     }
     return out;
   };
+  const localizeEncoding = (encoding, titled) => Object.fromEntries(Object.entries(encoding).map(([channel, def]) =>
+    [channel, Array.isArray(def) ? def.map((d) => named(d, true)) // tooltip fields
+      : named(def, def !== null && typeof def === 'object' && typeof def.type === 'string' && !titled.has(channel))]));
+  function localize(node, titled = new Set()) {
+    if (Array.isArray(node)) return node.map((n) => localize(n, titled));
+    if (node === null || typeof node !== 'object') return node;
+    const layered = Array.isArray(node.layer) ? titledChannels(node.layer) : titled;
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => {
+      if (k === 'title' && typeof v === 'string') return [k, t(v)];
+      if (k === 'encoding') return [k, localizeEncoding(v, layered)];
+      return [k, localize(v, k === 'layer' ? layered : new Set())];
+    }));
+  }
+  // The correlation's measures are named in English in the data, where they are keys: say them in words.
+  const measureName = (m) => (!ja ? m : m === 'unseen-combination accuracy' ? '未見の組み合わせの正解率'
+    : m.replace(/ \(last layer\)$/, ' (最終層)'));
 
   const fixed = (x, digits = 3) => (x === null || x === undefined || Number.isNaN(x) ? '-' : x.toFixed(digits));
   const signed = (x) => (x < 0 || Object.is(x, -0) ? '' : '+') + x.toFixed(3);
@@ -182,7 +201,7 @@
 
   document.getElementById('correlation').append(table('correlation-table',
     ['measure', 'models', 'rho', 'p', 'verdict'],
-    data.ability_correlation.map((r) => [r.measure, r.n_models, r.rho === null ? '-' : signed(r.rho),
+    data.ability_correlation.map((r) => [measureName(r.measure), r.n_models, r.rho === null ? '-' : signed(r.rho),
       r.p === null ? '-' : fixed(r.p), r.verdict])));
 
   const cost = data.cost;
@@ -342,7 +361,8 @@
         // one sit on one chart.
         { mark: { type: 'point', filled: true, size: 80 }, encoding: { x: { field: 'cost', type: 'quantitative' },
           y: { field: 'accuracy', type: 'quantitative' }, color: { field: 'weights', type: 'nominal', title: 'weights' },
-          shape: { field: 'frontier', type: 'nominal', title: 'Pareto' },
+          shape: { field: 'frontier', type: 'nominal', title: 'Pareto',
+            ...(ja ? { legend: { labelExpr: "datum.label === 'true' ? 'はい' : 'いいえ'" } } : {}) },
           tooltip: [{ field: 'model' }, { field: 'weights' }, { field: 'bits', format: '.2f', title: 'bits/weight' },
             { field: 'cost', format: '.4g' }, { field: 'accuracy', format: '.3f' }] } },
         { mark: { type: 'text', dx: 8, align: 'left' }, encoding: { x: { field: 'cost', type: 'quantitative' },
@@ -399,12 +419,13 @@
     });
     const body = document.querySelector('#samples-table tbody');
     body.replaceChildren(...matches.slice(0, shown).map((s) => el('tr', { class: s.correct ? 'right' : 'wrong' },
-      [s.model, s.task, s.split, s.id, s.prompt, s.gold, s.pred, t(s.correct ? 'yes' : 'no'),
+      [s.model, s.task, s.split, s.id, s.prompt, s.gold, s.pred,
+        ja ? (s.correct ? '正解' : '不正解') : (s.correct ? 'yes' : 'no'),
         Object.entries(s.fields).map(([k, v]) => `${k}=${v}`).join(' ')].map((c) => el('td', {}, c)))));
     const count = document.getElementById('samples-count');
     count.dataset.matches = String(matches.length);
     count.textContent = ja
-      ? `${samples.length} 件中 ${matches.length} 件のサンプルが一致` +
+      ? `${samples.length} 件のサンプルのうち ${matches.length} 件が条件に合います` +
         (matches.length > shown ? `。最初の ${shown} 件を表示しています。` : '。')
       : `${matches.length} of ${samples.length} samples match` +
         (matches.length > shown ? `; the first ${shown} are shown.` : '.');

@@ -115,7 +115,8 @@ const tables = await evaluate(`Object.fromEntries([...document.querySelectorAll(
   [...t.querySelectorAll('tbody tr')].map((r) => [...r.cells].map((c) => c.textContent))]))`);
 const recommendation = await evaluate(`document.querySelector('#recommendation .verdict').textContent`);
 // What the reader reads besides the tables: the page's language, headings, table headers, chart titles and
-// axis/legend titles (Vega-Lite draws them as SVG text with these roles), and the explorer's count sentence.
+// axis/legend titles (Vega-Lite draws them as SVG text with these roles), the explorer's count sentence and
+// the explanations.
 const text = await evaluate(`({
   lang: document.documentElement.lang,
   headings: [...document.querySelectorAll('h1, h2, h3')].map((h) => h.textContent),
@@ -123,7 +124,9 @@ const text = await evaluate(`({
     [...t.querySelectorAll('thead th')].map((h) => h.textContent)])),
   axisTitles: [...document.querySelectorAll('svg .role-axis-title text, svg .role-legend-title text')]
     .map((e) => e.textContent),
+  legendLabels: [...document.querySelectorAll('svg .role-legend-label text')].map((e) => e.textContent),
   count: document.getElementById('samples-count').textContent,
+  paragraphs: [...document.querySelectorAll('p.howto, p.meta, p.note, #recipes p')].map((p) => p.textContent),
 })`);
 
 const explorer = [];
