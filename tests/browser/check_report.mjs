@@ -33,8 +33,17 @@ const browser = spawn(chromium, [
 function fail(message) {
   process.stderr.write(`check_report: ${message}\n`);
   browser.kill('SIGKILL');
-  rmSync(profile, { recursive: true, force: true });
+  removeProfile();
   process.exit(2);
+}
+// Chromium's helper processes can still write to the profile for a moment after
+// the browser exits: retry, and never fail a check over a leftover temporary directory.
+function removeProfile() {
+  try {
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  } catch (e) {
+    process.stderr.write(`check_report: left ${profile}: ${e.message}\n`);
+  }
 }
 const watchdog = setTimeout(() => fail('timed out after 90 s'), 90000);
 process.on('uncaughtException', (e) => fail(e.stack || String(e)));
@@ -157,4 +166,4 @@ process.stdout.write(JSON.stringify({ ready, consoleErrors, charts, tables, reco
 socket.close();
 // The profile can be removed only once Chromium has stopped writing to it.
 await new Promise((ok) => { browser.once('exit', ok); browser.kill('SIGTERM'); });
-rmSync(profile, { recursive: true, force: true });
+removeProfile();
