@@ -115,6 +115,25 @@ TEST(DomainCorpus, TrainsOnSeenCombinationsOnlyInTheTaskOwnPromptForm) {
     EXPECT_GT(corpus.n_ctx, 64);
 }
 
+// The zoo a pilot trains by itself is the one lab/zoo-factory.yaml documents
+// (the binary cannot read the repository's file at run time, so the two are kept equal here).
+TEST(Pilot, BuiltInZooHasTheSettingsOfTheFactoryZooFile) {
+    const std::string dir = test::temp_dir("pilot-default-zoo");
+    const auto built_in =
+        load_zoo_config(test::write(dir, "zoo.yaml", default_pilot_zoo(source_path("domains/factory.yaml"))));
+    const auto file = load_zoo_config(source_path("lab/zoo-factory.yaml"));
+    EXPECT_EQ(built_in.domain, file.domain);
+    EXPECT_EQ(built_in.documents, file.documents);
+    EXPECT_EQ(built_in.sizes, file.sizes);
+    EXPECT_EQ(built_in.seeds, file.seeds);
+    EXPECT_EQ(built_in.train.epochs, file.train.epochs);
+    EXPECT_EQ(built_in.threads, file.threads);
+    EXPECT_EQ(built_in.instruct.ratios, file.instruct.ratios);
+    EXPECT_EQ(built_in.instruct.epochs, file.instruct.epochs);
+    EXPECT_EQ(built_in.instruct.learning_rate, file.instruct.learning_rate);
+    EXPECT_EQ(built_in.quantize, file.quantize);
+}
+
 TEST(Pilot, TrainsAZooOnTheDomainAndResumes) {
     if (!lab_training_available()) {
         GTEST_SKIP() << "this build has no libtorch (install libtorch-dev; scripts/test.sh does)";

@@ -7,11 +7,13 @@
 namespace compeval {
 namespace {
 
+// One row of the summary's table: name, unseen accuracy, gap, rework, items/s.
+constexpr const char * kColumns = "{:<22} {:>24} {:>24} {:>12} {:>9}\n";
+
 // The summary's own words; the verdicts and the recommendation come from the
 // report, already in its language.
 struct Words {
     const char * heading;   // {run}
-    const char * columns;   // the table's header, formatted to the table's widths
     const char * pooled;    // a recipe row: seeds pooled
     const char * findings;  // the unseen findings' heading
     const char * no_findings;
@@ -21,7 +23,6 @@ struct Words {
 
 const Words kEnglish = {
     "pilot {}: accuracy on combinations the models never saw (mean over prompts, 95% CI)",
-    "{:<22} {:>24} {:>24} {:>12} {:>9}\n",
     "{} ({} seeds)",
     "Findings on unseen combinations:",
     "  (no scale or instruction-tuning comparison: give models of one family, several sizes or an instruct variant)",
@@ -31,7 +32,6 @@ const Words kEnglish = {
 
 const Words kJapanese = {
     "パイロット {}: 学習で一度も見ていない組み合わせでの正解率 (プロンプト平均, 95% 信頼区間)",
-    "{:<22} {:>24} {:>24} {:>12} {:>9}\n",
     "{} (シード {} 個)",
     "未見の組み合わせについての所見:",
     "  (規模・指示チューニングの比較なし: 同じファミリーで複数サイズかインストラクト版のモデルを指定してください)",
@@ -134,11 +134,11 @@ std::string pilot_summary(const nlohmann::json & report) {
     }
 
     std::string out = fmt::format(fmt::runtime(w.heading), report.value("run", "")) + "\n";
-    out += fmt::format(fmt::runtime(w.columns), ja ? "モデル" : "model", ja ? "未見の正解率" : "unseen accuracy",
+    out += fmt::format(fmt::runtime(kColumns), ja ? "モデル" : "model", ja ? "未見の正解率" : "unseen accuracy",
                        ja ? "既見 - 未見" : "seen - unseen", ja ? "手戻り/件" : "rework/item", "items/s");
     for (const auto & r : rows) {
         out += fmt::format(
-            fmt::runtime(w.columns), r.name, r.unseen, r.gap,
+            fmt::runtime(kColumns), r.name, r.unseen, r.gap,
             fmt::format("{:.3f}", r.rework / static_cast<double>(std::max<size_t>(r.models, 1))),
             r.measured > 0 ? fmt::format("{:.0f}", r.items_per_s / static_cast<double>(r.measured)) : std::string("-"));
     }
