@@ -7,7 +7,24 @@ find_package(Threads REQUIRED)
 
 set(_root "${COMPEVAL_CACHE_DIR}/llama.cpp-${COMPEVAL_NODE_LLAMA_CPP_VERSION}")
 set(_src "${_root}/src")
-string(SHA256 _flags_key "${CMAKE_CXX_COMPILER_ID}-${CMAKE_CXX_COMPILER_VERSION};${COMPEVAL_LLAMA_CMAKE_ARGS}")
+# llama.cpp may be built by another compiler than compeval's own code (the
+# fuzzing build compiles compeval with clang and links the g++ build of
+# llama.cpp that the other builds share).
+set(COMPEVAL_LLAMA_C_COMPILER "${CMAKE_C_COMPILER}" CACHE FILEPATH "C compiler of the cached llama.cpp build")
+set(COMPEVAL_LLAMA_CXX_COMPILER "${CMAKE_CXX_COMPILER}" CACHE FILEPATH "C++ compiler of the cached llama.cpp build")
+if(COMPEVAL_LLAMA_CXX_COMPILER STREQUAL CMAKE_CXX_COMPILER)
+  set(_llama_compiler "${CMAKE_CXX_COMPILER_ID}-${CMAKE_CXX_COMPILER_VERSION}")
+else()
+  execute_process(COMMAND "${COMPEVAL_LLAMA_CXX_COMPILER}" --version OUTPUT_VARIABLE _banner)
+  execute_process(COMMAND "${COMPEVAL_LLAMA_CXX_COMPILER}" -dumpfullversion OUTPUT_VARIABLE _version
+                  OUTPUT_STRIP_TRAILING_WHITESPACE)
+  if(_banner MATCHES "clang")
+    set(_llama_compiler "Clang-${_version}")
+  else()
+    set(_llama_compiler "GNU-${_version}")
+  endif()
+endif()
+string(SHA256 _flags_key "${_llama_compiler};${COMPEVAL_LLAMA_CMAKE_ARGS}")
 string(SUBSTRING "${_flags_key}" 0 12 _flags_key)
 set(_build "${_root}/build-${_flags_key}")
 file(MAKE_DIRECTORY "${_root}")
@@ -58,7 +75,7 @@ if(NOT _have STREQUAL _want)
   message(STATUS "compeval: building llama.cpp ${COMPEVAL_LLAMA_COMMIT} in ${_build} (once; several minutes)")
   execute_process(
     COMMAND "${CMAKE_COMMAND}" -S "${_src}" -B "${_build}" -G "${CMAKE_GENERATOR}"
-            "-DCMAKE_C_COMPILER=${CMAKE_C_COMPILER}" "-DCMAKE_CXX_COMPILER=${CMAKE_CXX_COMPILER}"
+            "-DCMAKE_C_COMPILER=${COMPEVAL_LLAMA_C_COMPILER}" "-DCMAKE_CXX_COMPILER=${COMPEVAL_LLAMA_CXX_COMPILER}"
             ${COMPEVAL_LLAMA_CMAKE_ARGS}
     RESULT_VARIABLE _rc OUTPUT_FILE "${_root}/configure.log" ERROR_FILE "${_root}/configure.log")
   if(NOT _rc EQUAL 0)

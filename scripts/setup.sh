@@ -15,6 +15,8 @@ if [ "${COMPEVAL_WITH_BROWSER:-0}" = 1 ]; then packages+=(chromium fonts-ipafont
 # The lab trains its models with libtorch on OpenBLAS (~650 MB of packages;
 # the engine builds without them). scripts/test.sh and scripts/demo.sh set this.
 if [ "${COMPEVAL_WITH_LAB:-0}" = 1 ]; then packages+=(libtorch-dev libopenblas0-pthread libblas-dev); fi
+# scripts/fuzz.sh builds the parsers with clang and libFuzzer.
+if [ "${COMPEVAL_WITH_FUZZ:-0}" = 1 ]; then packages+=(clang libfuzzer-14-dev libomp-14-dev); fi
 missing=()
 for p in "${packages[@]}"; do
   # npm may come with a Node.js that was not installed from Debian.
@@ -33,4 +35,5 @@ fi
 build_dir="${1:-build}"
 shift || true
 cmake -S . -B "$build_dir" -DCMAKE_BUILD_TYPE=Release "$@" >/dev/null
-cmake --build "$build_dir" --parallel "$(nproc)"
+# COMPEVAL_BUILD_TARGET: build only that target (scripts/fuzz.sh).
+cmake --build "$build_dir" --parallel "$(nproc)" ${COMPEVAL_BUILD_TARGET:+--target "$COMPEVAL_BUILD_TARGET"}

@@ -20,6 +20,11 @@ echo "== ASan+UBSan test run ==" >&2
   UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
   ctest --output-on-failure -j "$jobs")
 
+# Every parser of outside input under libFuzzer, ASan and UBSan, 20 s each
+# (scripts/fuzz.sh --runs 1000000 is the long run the README reports).
+echo "== Fuzzing (20 s per target) ==" >&2
+bash scripts/fuzz.sh --seconds 20 --parallel "$jobs"
+
 bash scripts/setup.sh build
 echo "== Release test run ==" >&2
 (cd build && ctest --output-on-failure -j "$jobs")

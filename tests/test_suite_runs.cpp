@@ -29,67 +29,7 @@ namespace compeval {
 namespace {
 
 using test::kChatTemplate;
-
-// A self-contained suite over generated data: two tasks, two models.
-std::string write_toy_suite(const std::string & dir, size_t rows) {
-    std::ofstream data(dir + "/toy.tsv");
-    data << "text\tlabel\tkind\n";
-    const char * adjectives[] = {"red", "fake", "small", "former", "wooden", "toy", "green", "alleged"};
-    const char * nouns[] = {"apple", "gun", "car", "chair", "leaf", "coin", "house", "river"};
-    for (size_t i = 0; i < rows; ++i) {
-        const char * a = adjectives[i % 8];
-        const char * n = nouns[(i / 8) % 8];
-        data << "a " << a << " " << n << " number " << i << " is a " << n << "\t" << (i % 3 == 0 ? 0 : 1) << "\tk"
-             << i % 2 << "\n";
-    }
-    data.close();
-    std::ofstream(dir + "/toy.yaml") << R"(name: toy
-category: test
-data:
-  format: tsv
-  splits:
-    all: "{data_dir}/toy.tsv"
-  keep: [kind]
-scoring:
-  mode: label_words
-  label: label
-  label_words: {"1": " yes", "0": " no"}
-prompts:
-  - name: question
-    plain: "Question: is it true that {{text}}? Answer:"
-    chat: {user: "Is it true that {{text}}?"}
-  - name: claim
-    plain: "Claim: {{text}}. True? Answer:"
-    chat: {user: "Claim: {{text}}. True or false?"}
-)";
-    std::ofstream(dir + "/toy-mc.yaml") << R"(name: toy-mc
-data:
-  format: tsv
-  splits:
-    all: "{data_dir}/toy.tsv"
-scoring:
-  mode: ranking_pairs
-  label: label
-  pair_by: kind
-  positive: "1"
-  choice: " {{text}}"
-prompts:
-  - name: plain
-    plain: "Which is true?"
-    chat: {user: "Which is true?"}
-  - name: plain2
-    plain: "A true sentence:"
-    chat: {user: "Say a true sentence."}
-)";
-    const std::string chat_model = test::model_path("chat-tiny-suite", kChatTemplate);
-    std::ofstream(dir + "/suite.yaml") << "name: toy-suite\ndata_dir: .\nmodels:\n"
-                                       << "  - {name: base, path: " << test::model_path("tiny-f32")
-                                       << ", family: random, size: 4M, variant: base}\n"
-                                       << "  - {name: chat, path: " << chat_model
-                                       << ", family: random, size: 4M, variant: instruct}\n"
-                                       << "tasks:\n  - toy.yaml\n  - {path: toy-mc.yaml, limit: 60}\n";
-    return dir + "/suite.yaml";
-}
+using test::write_toy_suite;
 
 struct Row {
     std::string model, hash;

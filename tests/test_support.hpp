@@ -87,6 +87,9 @@ std::string write_addone_fixture(const std::string & dir);
 // section (lines indented by two spaces). Returns the task file's path.
 std::string write_yes_no_task(const std::string & dir, const std::string & extra);
 
+// A self-contained suite over generated data as DIR/suite.yaml: two tasks
+// (yes/no and ranked pairs over `rows` rows), a base and a chat model.
+std::string write_toy_suite(const std::string & dir, size_t rows);
 // The message of the compeval::Error that f throws, or "<no error>".
 std::string error_of(const std::function<void()> & f);
 

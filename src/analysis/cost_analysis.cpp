@@ -1,5 +1,7 @@
 #include "analysis/cost_analysis.hpp"
 
+#include "util/json_number.hpp"
+
 #include "analysis/replicate_statistics.hpp"
 
 #include <fmt/core.h>
@@ -39,7 +41,7 @@ nlohmann::json model_cost(const nlohmann::json & m, const CostOptions & options)
                           {"bits_per_weight", m.value("bits_per_weight", 0.0)},
                           {"load_seconds", m.value("load_seconds", 0.0)},
                           {"peak_rss_bytes", m.value("peak_rss_bytes", 0.0)},
-                          {"threads", m.value("threads", 0)},
+                          {"threads", json_whole_or<int>(m, "threads", 0, "cost.json")},
                           {"machine", m.value("machine", "")},
                           {"measured", items > 0 && seconds > 0}};
     if (items > 0 && seconds > 0) {

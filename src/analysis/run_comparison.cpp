@@ -3,6 +3,7 @@
 #include "analysis/run_samples.hpp"
 
 #include "util/error.hpp"
+#include "util/file_manifest.hpp"
 
 #include <map>
 #include <set>
@@ -32,6 +33,8 @@ std::map<std::string, Sample> read_samples(const std::string & run, const std::s
 
 std::vector<PairedComparison> compare_runs(const std::string & run_a, const std::string & run_b,
                                            const std::string & metric, int iterations, uint64_t seed) {
+    verify_export_manifest(run_a);
+    verify_export_manifest(run_b);
     const auto a = read_samples(run_a, metric);
     auto b = read_samples(run_b, metric);
     std::set<std::string> models_a;

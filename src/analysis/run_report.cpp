@@ -9,6 +9,8 @@
 #include "analysis/scoring_methods.hpp"
 
 #include "util/error.hpp"
+#include "util/json_number.hpp"
+#include "util/file_manifest.hpp"
 
 #include <algorithm>
 #include <cmath>
@@ -38,10 +40,14 @@ nlohmann::json read_json_file(const std::string & path, bool required) {
 std::map<std::string, ReportModel> read_models(const nlohmann::json & summary) {
     std::map<std::string, ReportModel> models;
     for (const auto & row : summary) {
-        models[row.value("model", "")] = {row.value("family", ""),        row.value("size", ""),
-                                          row.value("variant", ""),       row.value("group", ""),
-                                          row.value("seed", int64_t{-1}), row.value("n_params", 0.0),
-                                          row.value("quant", ""),         row.value("quantized_from", "")};
+        models[row.value("model", "")] = {row.value("family", ""),
+                                          row.value("size", ""),
+                                          row.value("variant", ""),
+                                          row.value("group", ""),
+                                          json_whole_or<int64_t>(row, "seed", -1, "summary.json"),
+                                          row.value("n_params", 0.0),
+                                          row.value("quant", ""),
+                                          row.value("quantized_from", "")};
     }
     return models;
 }
@@ -57,9 +63,9 @@ std::map<std::string, std::map<std::string, double>> last_layer_measures(const n
             continue;
         }
         const auto key = row.value("model", "") + "|" + row.value("task", "");
-        const int layer = row["layer"].get<int>();
+        const int layer = json_whole<int>(row.at("layer"), "summary.json layer");
         if (!last.contains(key) || layer > last[key].first) {
-            last[key] = {layer, row["metrics"]};
+            last[key] = {layer, row.at("metrics")};
         }
     }
     std::map<std::string, std::map<std::string, double>> out;
@@ -119,8 +125,10 @@ std::map<std::string, double> pooled_by_recipe(const std::map<std::string, doubl
 
 }  // namespace
 
-RunReport build_report(const std::string & run_dir, const ReportOptions & options) {
-    check_report_language(options.lang);
+namespace {
+
+RunReport read_report(const std::string & run_dir, const ReportOptions & options) {
+    verify_export_manifest(run_dir);  // nothing cut short or changed is reported as whole
     const auto samples = read_run_samples(run_dir, options.metric);
     const auto summary = read_json_file(run_dir + "/summary.json", true);
     const auto models = read_models(summary);
@@ -343,10 +351,10 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
     data["layers"] = nlohmann::json::array();
     for (const auto & row : summary) {
         if (row.contains("layer")) {
-            for (const auto & [metric, value] : row["metrics"].items()) {
+            for (const auto & [metric, value] : row.at("metrics").items()) {
                 data["layers"].push_back({{"model", row.value("model", "")},
                                           {"task", row.value("task", "")},
-                                          {"layer", row["layer"]},
+                                          {"layer", row.at("layer")},
                                           {"metric", metric},
                                           {"value", value}});
             }
@@ -366,6 +374,20 @@ RunReport build_report(const std::string & run_dir, const ReportOptions & option
     }
     set_report_language(data, options.lang);
     return report;
+}
+
+}  // namespace
+
+// summary.json and cost.json are read with checked accessors: a field of the
+// wrong shape (a file edited by hand, damaged, or from another program) ends
+// in one line naming the run, never a crash or a silent default.
+RunReport build_report(const std::string & run_dir, const ReportOptions & options) {
+    check_report_language(options.lang);
+    try {
+        return read_report(run_dir, options);
+    } catch (const nlohmann::json::exception & e) {
+        throw Error(run_dir + ": summary.json or cost.json is malformed (" + e.what() + ")");
+    }
 }
 
 }  // namespace compeval

@@ -1,6 +1,7 @@
 #include "analysis/run_samples.hpp"
 
 #include "util/error.hpp"
+#include "util/json_number.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -33,10 +34,10 @@ std::vector<RunSample> read_run_samples(const std::string & run_dir, const std::
             const auto j = nlohmann::json::parse(text);
             const std::string route = j.value("route", "loglikelihood");
             const bool reads_answers = route == "first_token" || route == "generate";
-            if (reads_answers && j.contains("pred") && !j["pred"].contains(metric)) {
+            if (reads_answers && j.contains("pred") && !j.at("pred").contains(metric)) {
                 continue;
             }
-            if (!j.contains("pred") || !j["pred"].contains(metric)) {
+            if (!j.contains("pred") || !j.at("pred").contains(metric)) {
                 throw Error(where + "no prediction for metric '" + metric + "'");
             }
             RunSample s;
@@ -46,44 +47,51 @@ std::vector<RunSample> read_run_samples(const std::string & run_dir, const std::
             s.route = route;
             s.no_answer = j.value("no_answer", false);
             s.split = j.value("split", "");
-            s.id = j["id"].is_string() ? j["id"].get<std::string>() : j["id"].dump();
+            s.id = j.at("id").is_string() ? j.at("id").get<std::string>() : j.at("id").dump();
             s.variant = j.value("variant", "");
-            const auto gold = j["gold"].get<size_t>();
-            const auto pred_index = j["pred"][metric].get<int64_t>();
+            const auto gold = json_whole<size_t>(j.at("gold"), where + "gold");
+            const auto pred_index = json_whole<int64_t>(j.at("pred").at(metric), where + "pred." + metric);
             if (pred_index < 0 && !s.no_answer) {
                 throw Error(where + "a negative prediction on a line not marked no_answer");
             }
             const auto pred = static_cast<size_t>(std::max<int64_t>(pred_index, 0));
             s.correct = pred_index >= 0 && gold == pred;
             const auto & texts =
-                j.contains("outcomes") ? j["outcomes"] : j["choices"];  // a pair comparison: its labels
+                j.contains("outcomes") ? j.at("outcomes") : j.at("choices");  // a pair comparison: its labels
             auto text_at = [&](size_t i) {
                 const auto & t = texts.at(i);
-                return trim_space(t.is_string() ? t.get<std::string>() : t["text"].get<std::string>());
+                return trim_space(t.is_string() ? t.get<std::string>() : t.at("text").get<std::string>());
             };
             s.gold_text = text_at(gold);
             s.pred_text = pred_index < 0 ? "(no answer)" : text_at(pred);
             s.n_choices = texts.size();
             s.pred = pred_index;
-            for (const auto & c : j["choices"]) {
-                s.top_k_missing = s.top_k_missing || (c.contains("first_token_listed") && !c["first_token_listed"]);
-                if (c.is_object() && c.contains("logprob") && c["logprob"].is_number()) {
-                    s.choice_logprobs.push_back(c["logprob"].get<double>());
+            for (const auto & c : j.at("choices")) {
+                s.top_k_missing =
+                    s.top_k_missing || (c.contains("first_token_listed") && !c.at("first_token_listed").get<bool>());
+                if (c.is_object() && c.contains("logprob") && c.at("logprob").is_number()) {
+                    s.choice_logprobs.push_back(c.at("logprob").get<double>());
                 }
             }
-            if (s.choice_logprobs.size() != j["choices"].size()) {
+            if (s.choice_logprobs.size() != j.at("choices").size()) {
                 s.choice_logprobs.clear();  // not every choice was scored by likelihood
             }
             if (j.contains("distribution")) {
-                s.total_variation = j["distribution"]["total_variation"].get<double>();
-                s.jensen_shannon = j["distribution"]["jensen_shannon"].get<double>();
+                s.total_variation = j.at("distribution").at("total_variation").get<double>();
+                s.jensen_shannon = j.at("distribution").at("jensen_shannon").get<double>();
             }
             s.separate_boundary = j.value("boundary", "joint") == "separate";  // runs before 0.1.x lack it: joint
-            for (const auto & [k, v] : j["fields"].items()) {
+            for (const auto & [k, v] : j.at("fields").items()) {
                 s.fields[k] = v.get<std::string>();
             }
             out.push_back(std::move(s));
         } catch (const nlohmann::json::exception & e) {
+            if (in.eof()) {  // compeval ends every line with '\n': the last one was cut
+                throw Error(where +
+                            "the file ends in the middle of a sample (cut short: a full disk or an "
+                            "interrupted copy); export it again with compeval run SUITE --out " +
+                            run_dir);
+            }
             throw Error(where + "malformed sample line (" + std::string(e.what()).substr(0, 80) + ")");
         }
     }

@@ -3,6 +3,7 @@
 #include "util/error.hpp"
 
 #include <curl/curl.h>
+#include <fmt/format.h>
 
 #include <algorithm>
 #include <chrono>
@@ -16,8 +17,19 @@
 namespace compeval {
 namespace {
 
+struct BodySink {
+    std::string body;
+    size_t limit = 0;
+    bool overflowed = false;
+};
+
 size_t append_body(char * data, size_t size, size_t count, void * out) {
-    static_cast<std::string *>(out)->append(data, size * count);
+    auto & sink = *static_cast<BodySink *>(out);
+    if (sink.body.size() + size * count > sink.limit) {
+        sink.overflowed = true;
+        return 0;  // curl stops the transfer with CURLE_WRITE_ERROR
+    }
+    sink.body.append(data, size * count);
     return size * count;
 }
 
@@ -83,6 +95,10 @@ HttpClient::~HttpClient() {
 }
 
 HttpResponse HttpClient::send(const std::string & method, const std::string & path, const std::string & body) {
+    if (options_.transport) {
+        ++stats_.requests;
+        return options_.transport(method, path, body);
+    }
     auto * curl = static_cast<CURL *>(curl_);
     curl_easy_reset(curl);
     HttpResponse response;
@@ -96,8 +112,9 @@ HttpResponse HttpClient::send(const std::string & method, const std::string & pa
     curl_easy_setopt(curl, CURLOPT_NOSIGNAL, 1L);
     curl_easy_setopt(curl, CURLOPT_TIMEOUT_MS, static_cast<long>(options_.timeout_seconds * 1000));
     curl_easy_setopt(curl, CURLOPT_CONNECTTIMEOUT_MS, static_cast<long>(options_.connect_timeout_seconds * 1000));
+    BodySink sink{{}, options_.max_response_bytes, false};
     curl_easy_setopt(curl, CURLOPT_WRITEFUNCTION, append_body);
-    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &response.body);
+    curl_easy_setopt(curl, CURLOPT_WRITEDATA, &sink);
     if (method == "POST") {
         curl_easy_setopt(curl, CURLOPT_POST, 1L);
         curl_easy_setopt(curl, CURLOPT_POSTFIELDS, body.data());
@@ -107,10 +124,18 @@ HttpResponse HttpClient::send(const std::string & method, const std::string & pa
     const CURLcode rc = curl_easy_perform(curl);
     curl_slist_free_all(headers);
     if (rc != CURLE_OK) {
-        response.transport_error = curl_easy_strerror(rc);
-        response.body.clear();
+        if (sink.overflowed) {
+            response.transport_error = "the answer grew past " + std::to_string(options_.max_response_bytes) +
+                                       " bytes (max_response_bytes) and was cut off";
+        } else if (rc == CURLE_OPERATION_TIMEDOUT) {
+            response.transport_error =
+                fmt::format("no complete answer within {:g} s (timeout)", options_.timeout_seconds);
+        } else {
+            response.transport_error = curl_easy_strerror(rc);
+        }
         return response;
     }
+    response.body = std::move(sink.body);
     curl_easy_getinfo(curl, CURLINFO_RESPONSE_CODE, &response.status);
     return response;
 }

@@ -12,21 +12,31 @@
 
 namespace compeval {
 
+struct HttpResponse {
+    long status = 0;  // 0: no HTTP response (connection failed, dropped or timed out)
+    std::string body;
+    std::string transport_error;  // why there is no response when status is 0
+};
+
+// Answers a request in place of the network (method, path, body). The fuzz
+// targets feed server answers to the real parsers through it.
+using HttpTransport = std::function<HttpResponse(const std::string &, const std::string &, const std::string &)>;
+
 struct HttpOptions {
     std::string base_url;     // e.g. http://127.0.0.1:8080
     std::string api_key_env;  // environment variable holding a bearer token ("" = none)
+    // One attempt's whole exchange, the answer's last byte included: a server
+    // that accepts and never answers, or trickles bytes forever, ends here.
     double timeout_seconds = 300;
     double connect_timeout_seconds = 10;
+    // A larger answer is cut off and counts as no answer (a server streaming
+    // garbage forever must not fill the memory).
+    size_t max_response_bytes = size_t{256} << 20U;
     int max_attempts = 8;  // per request, the first try included
     double backoff_seconds = 0.1;
     double backoff_max_seconds = 5;
-    uint64_t seed = 1;  // jitter
-};
-
-struct HttpResponse {
-    long status = 0;  // 0: no HTTP response (connection failed or dropped)
-    std::string body;
-    std::string transport_error;  // curl's message when status is 0
+    uint64_t seed = 1;        // jitter
+    HttpTransport transport;  // empty: libcurl
 };
 
 struct HttpStats {

@@ -1,6 +1,7 @@
 #include "backends/prompt_logprobs.hpp"
 
 #include "util/error.hpp"
+#include "util/json_number.hpp"
 
 #include <cmath>
 
@@ -44,7 +45,7 @@ void read_triples(const nlohmann::json & list, const std::string & where, Prompt
             throw Error(at + " is not [logprob, token_id, text]");
         }
         out.logprob.push_back(optional_number(e[0], at + "[0]"));
-        out.ids.push_back(e[1].get<Token>());
+        out.ids.push_back(json_whole<Token>(e[1], at + "[1]"));
     }
 }
 
@@ -53,10 +54,12 @@ PromptLogprobs parse_vllm(const nlohmann::json & body, bool prompt_field) {
     PromptLogprobs out;
     const bool has_ids = choice.contains("prompt_token_ids") && choice["prompt_token_ids"].is_array();
     if (has_ids) {
-        out.ids = choice["prompt_token_ids"].get<std::vector<Token>>();
+        for (const auto & id : choice["prompt_token_ids"]) {
+            out.ids.push_back(json_whole<Token>(id, "choices[0].prompt_token_ids[]"));
+        }
     }
     if (choice.contains("token_ids") && choice["token_ids"].is_array() && !choice["token_ids"].empty()) {
-        out.generated = choice["token_ids"][0].get<Token>();
+        out.generated = json_whole<Token>(choice["token_ids"][0], "choices[0].token_ids[0]");
     }
     const nlohmann::json logprobs = choice.value("logprobs", nlohmann::json());
     const nlohmann::json token_logprobs =
@@ -94,9 +97,10 @@ PromptLogprobs parse_vllm(const nlohmann::json & body, bool prompt_field) {
     if (!token_logprobs.is_array()) {
         throw Error("the response has no choices[0].logprobs.token_logprobs (does the server ignore echo?)");
     }
-    const nlohmann::json top = logprobs.value("top_logprobs", nlohmann::json::array()).is_array()
-                                   ? logprobs["top_logprobs"]
-                                   : nlohmann::json::array();
+    nlohmann::json top = logprobs.value("top_logprobs", nlohmann::json::array());
+    if (!top.is_array()) {
+        top = nlohmann::json::array();
+    }
     // The prompt's entries, then the generated token's: without the prompt's
     // ids, every entry but the last is taken as the prompt's, so a truncated
     // response shows as too few entries.
@@ -166,7 +170,7 @@ std::pair<std::string, nlohmann::json> echo_request(EchoShape shape, const std::
     return {"/v1/completions", body};
 }
 
-PromptLogprobs parse_prompt_logprobs(EchoShape shape, const nlohmann::json & body) {
+PromptLogprobs parse_prompt_logprobs(EchoShape shape, const nlohmann::json & body) try {
     if (shape == EchoShape::VllmEcho || shape == EchoShape::VllmPrompt) {
         return parse_vllm(body, shape == EchoShape::VllmPrompt);
     }
@@ -179,12 +183,12 @@ PromptLogprobs parse_prompt_logprobs(EchoShape shape, const nlohmann::json & bod
         }
         for (size_t i = 0; i < prefill.size(); ++i) {
             const std::string at = "details.prefill[" + std::to_string(i) + "]";
-            out.ids.push_back(field(prefill[i], "id", at + ".").get<Token>());
+            out.ids.push_back(json_whole<Token>(field(prefill[i], "id", at + "."), at + ".id"));
             out.logprob.push_back(optional_number(prefill[i].value("logprob", nlohmann::json()), at + ".logprob"));
         }
         const auto & tokens = field(details, "tokens", "details.");
         if (tokens.is_array() && !tokens.empty()) {
-            out.generated = tokens[0].value("id", -1);
+            out.generated = json_whole_or<Token>(tokens[0], "id", -1, "details.tokens[0]");
             out.generated_logprob = optional_number(tokens[0].value("logprob", nlohmann::json()), "details.tokens[0]");
         }
         return out;
@@ -206,6 +210,8 @@ PromptLogprobs parse_prompt_logprobs(EchoShape shape, const nlohmann::json & bod
         out.generated_logprob = generated.logprob[0];
     }
     return out;
+} catch (const nlohmann::json::exception & e) {
+    throw Error(std::string("malformed answer (") + e.what() + ")");
 }
 
 void check_prompt_logprobs(const PromptLogprobs & got, const std::vector<Token> & prompt, const std::string & server) {

@@ -1,6 +1,7 @@
 #include "backends/remote_model.hpp"
 
 #include "util/error.hpp"
+#include "util/json_number.hpp"
 #include "util/sha256.hpp"
 
 namespace compeval {
@@ -35,7 +36,19 @@ nlohmann::json RemoteCapabilities::to_json() const {
             {"hidden_states_per_layer", false}};
 }
 
+// Every answer is read with nlohmann::json's checked accessors; a field of
+// the wrong shape escapes as its exception and becomes one line naming the
+// server here, never a crash or a default.
 RemoteModel::RemoteModel(RemoteOptions options) : options_(std::move(options)), client_(options_.http) {
+    try {
+        probe_server();
+    } catch (const nlohmann::json::exception & e) {
+        throw Error(options_.http.base_url + ": the server's answer while identifying it is malformed (" + e.what() +
+                    ")");
+    }
+}
+
+void RemoteModel::probe_server() {
     const std::string & url = client_.options().base_url;
     const auto models = client_.get_json("/v1/models");
     nlohmann::json entry;
@@ -57,11 +70,12 @@ RemoteModel::RemoteModel(RemoteOptions options) : options_(std::move(options)), 
     facts_.path = url;
     facts_.name = options_.model;
     facts_.architecture = "remote";
-    facts_.n_params = meta.value("n_params", uint64_t{0});
-    facts_.file_bytes = meta.value("size", uint64_t{0});
-    facts_.n_vocab = meta.value("n_vocab", 0);
-    facts_.n_ctx_train = meta.value("n_ctx_train", 0);
-    facts_.n_embd = meta.value("n_embd", 0);
+    const std::string meta_where = url + "/v1/models meta";
+    facts_.n_params = json_whole_or<uint64_t>(meta, "n_params", 0, meta_where);
+    facts_.file_bytes = json_whole_or<uint64_t>(meta, "size", 0, meta_where);
+    facts_.n_vocab = json_whole_or<int>(meta, "n_vocab", 0, meta_where);
+    facts_.n_ctx_train = json_whole_or<int>(meta, "n_ctx_train", 0, meta_where);
+    facts_.n_embd = json_whole_or<int>(meta, "n_embd", 0, meta_where);
     facts_.chat_template = props.is_object() ? props.value("chat_template", "") : "";
     if (facts_.chat_template == kLlamaCppChatmlFallback) {
         facts_.chat_template.clear();
@@ -118,9 +132,9 @@ RemoteModel::RemoteModel(RemoteOptions options) : options_(std::move(options)), 
                                               .dump());
         if (forced.status == 200) {
             const auto j = nlohmann::json::parse(forced.body, nullptr, false);
-            capabilities_.forced_tokens = j.is_object() && j.contains("completion_probabilities") &&
-                                          !j["completion_probabilities"].empty() &&
-                                          j["completion_probabilities"][0].value("id", -1) == target;
+            capabilities_.forced_tokens =
+                j.is_object() && j.contains("completion_probabilities") && !j["completion_probabilities"].empty() &&
+                json_whole_or<Token>(j["completion_probabilities"][0], "id", -1, url + "/completion") == target;
         }
     }
     const bool want_echo = options_.scoring == "echo" || (options_.scoring == "auto" && !capabilities_.forced_tokens);
@@ -264,8 +278,8 @@ std::vector<Token> RemoteModel::tokenize(const std::string & text, bool add_bos,
     return tokens;
 }
 
-std::vector<Token> RemoteModel::tokenize_on_server(const std::string & text, bool add_special,
-                                                   bool parse_special) const {
+std::vector<Token> RemoteModel::tokenize_on_server(const std::string & text, bool add_special, bool parse_special) const
+    try {
     if (!capabilities_.tokenize && !capabilities_.server.empty() && capabilities_.server != "llama-server" &&
         capabilities_.server != "vllm" && capabilities_.server != "sglang") {
         throw Error(facts_.path + ": the server (" + capabilities_.server +
@@ -281,12 +295,14 @@ std::vector<Token> RemoteModel::tokenize_on_server(const std::string & text, boo
                                 {{"model", options_.model}, {"prompt", text}, {"add_special_tokens", add_special}});
     std::vector<Token> out;
     for (const auto & t : j.at("tokens")) {
-        out.push_back(t.is_object() ? t.at("id").get<Token>() : t.get<Token>());
+        out.push_back(json_whole<Token>(t.is_object() ? t.at("id") : t, facts_.path + "/tokenize token"));
     }
     return out;
+} catch (const nlohmann::json::exception & e) {
+    throw Error(facts_.path + ": the server's /tokenize answer is malformed (" + e.what() + ")");
 }
 
-std::string RemoteModel::detokenize(const std::vector<Token> & tokens) const {
+std::string RemoteModel::detokenize(const std::vector<Token> & tokens) const try {
     if (!capabilities_.tokenize) {
         throw Error(facts_.path + ": the server offers no /detokenize");
     }
@@ -297,6 +313,8 @@ std::string RemoteModel::detokenize(const std::vector<Token> & tokens) const {
     // vLLM answers {"prompt"}, SGLang {"text"}.
     const auto j = client_.post_json("/detokenize", {{"model", options_.model}, {"tokens", tokens}});
     return j.contains("prompt") ? j.at("prompt").get<std::string>() : j.at("text").get<std::string>();
+} catch (const nlohmann::json::exception & e) {
+    throw Error(facts_.path + ": the server's /detokenize answer is malformed (" + e.what() + ")");
 }
 
 std::string RemoteModel::render_chat(const std::vector<ChatMessage> & messages) const {

@@ -83,6 +83,7 @@ class RemoteModel final : public LanguageModel {
     const RemoteOptions & options() const { return options_; }
 
   private:
+    void probe_server();  // the constructor's work: identify, probe, decide the routes
     // Non-virtual, so the constructor's probes can use it.
     std::vector<Token> tokenize_on_server(const std::string & text, bool add_special, bool parse_special) const;
     Token special_token(const std::string & text) const;

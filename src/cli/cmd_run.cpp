@@ -2,6 +2,7 @@
 #include "cli/interrupt.hpp"
 #include "cli/progress.hpp"
 #include "runs/results_store.hpp"
+#include "runs/run_dir_lock.hpp"
 #include "runs/sharding.hpp"
 #include "runs/suite_runner.hpp"
 #include "runs/suite_spec.hpp"
@@ -28,7 +29,11 @@ struct RunArgs {
 
 void run_suite_command(const RunArgs & args) {
     const SuiteSpec suite = load_suite_spec(args.suite, args.data_dir);  // validates everything before scoring
-    std::filesystem::create_directories(args.out);
+    const RunDirLock lock(args.out, "compeval run " + args.suite);
+    if (!lock.taken_over_from().empty()) {
+        fmt::print(stderr, "note: took over {} from a run that did not finish ({}); resuming\n", lock.path(),
+                   lock.taken_over_from());
+    }
     ResultsStore store(args.out + "/results.sqlite");
     SuiteRunOptions options;
     if (!args.shard.empty()) {

@@ -34,9 +34,12 @@ std::string condition_value(const DomainSpec & spec, const DomainItem & item, co
     }
     const std::string slot = key.substr(0, dot);
     const std::string attribute = key.substr(dot + 1);
-    const auto & values = spec.attributes.at(slot);
-    const auto v = values.find(item.slots.at(slot));
-    if (v == values.end() || !v->second.contains(attribute)) {
+    const auto values = spec.attributes.find(slot);
+    if (values == spec.attributes.end()) {
+        return "";  // refused when the file was read; kept total here
+    }
+    const auto v = values->second.find(item.slots.at(slot));
+    if (v == values->second.end() || !v->second.contains(attribute)) {
         return "";
     }
     return v->second.at(attribute);
@@ -51,7 +54,9 @@ std::string tsv_field(const std::string & v) {
 
 }  // namespace
 
-DomainSpec load_domain_spec(const std::string & path) {
+namespace {
+
+DomainSpec read_domain_spec(const std::string & path) {
     const YAML::Node root = load_yaml_file(path, "domain");
     auto fail = [&](const YAML::Node & node, const std::string & message) {
         throw Error(path + ":" + std::to_string(node.Mark().line + 1) + ": " + message);
@@ -123,6 +128,17 @@ DomainSpec load_domain_spec(const std::string & path) {
                 if (slot_values(slot) == nullptr) {
                     fail(cond.first, "rule condition on unknown slot '" + slot + "'");
                 }
+                if (key.find('.') != std::string::npos) {
+                    const std::string attribute = key.substr(key.find('.') + 1);
+                    const auto attrs = spec.attributes.find(slot);
+                    const bool known = attrs != spec.attributes.end() &&
+                                       std::any_of(attrs->second.begin(), attrs->second.end(),
+                                                   [&](const auto & v) { return v.second.contains(attribute); });
+                    if (!known) {
+                        fail(cond.first, "rule condition on '" + key + "': no value of slot '" + slot +
+                                             "' has the attribute '" + attribute + "'");
+                    }
+                }
                 rule.when.emplace_back(key, as_strings(cond.second));
             }
             rule.label = r["label"].as<std::string>();
@@ -152,6 +168,12 @@ DomainSpec load_domain_spec(const std::string & path) {
     emitter << task;
     spec.task_yaml = emitter.c_str();
     return spec;
+}
+
+}  // namespace
+
+DomainSpec load_domain_spec(const std::string & path) {
+    return with_yaml_errors(path, "domain", [&] { return read_domain_spec(path); });
 }
 
 std::vector<DomainItem> generate_domain_items(const DomainSpec & spec) {

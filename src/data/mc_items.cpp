@@ -31,6 +31,8 @@ McItem parse_mc_item(const std::string & line_text, const std::string & path, si
         j = nlohmann::json::parse(line_text);
     } catch (const nlohmann::json::parse_error & e) {
         throw Error(where + "invalid JSON: " + json_cause(e));
+    } catch (const nlohmann::json::exception & e) {  // a number too large for a double
+        throw Error(where + "invalid JSON: " + e.what());
     }
     if (!j.is_object()) {
         throw Error(where + "expected a JSON object");

@@ -66,9 +66,6 @@ std::string json_value_text(const nlohmann::json & v) {
     if (v.is_string()) {
         return v.get<std::string>();
     }
-    if (v.is_number_integer()) {
-        return std::to_string(v.get<int64_t>());
-    }
     if (v.is_boolean()) {
         return v.get<bool>() ? "true" : "false";
     }
@@ -117,7 +114,7 @@ Table read_jsonl(const std::string & path, std::ifstream & in) {
         nlohmann::json j;
         try {
             j = nlohmann::json::parse(text);
-        } catch (const nlohmann::json::parse_error &) {
+        } catch (const nlohmann::json::exception &) {  // syntax, or a number too large for a double
             throw Error(where(path, line) + "invalid JSON");
         }
         add_object_row(table, j, line);
@@ -177,6 +174,8 @@ Table read_json_array(const std::string & path, std::ifstream & in) {
         j = nlohmann::json::parse(text);
     } catch (const nlohmann::json::parse_error & e) {
         throw Error(path + ": invalid JSON at byte " + std::to_string(e.byte));
+    } catch (const nlohmann::json::exception & e) {  // a number too large for a double
+        throw Error(path + ": invalid JSON: " + e.what());
     }
     if (!j.is_array()) {
         std::string keys;

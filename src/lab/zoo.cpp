@@ -140,7 +140,9 @@ LabModelShape lab_size(const std::string & name) {
     throw Error("unknown lab size '" + name + "' (50k, 200k, 1m, 5m)");
 }
 
-ZooConfig load_zoo_config(const std::string & path) {
+namespace {
+
+ZooConfig read_zoo_config(const std::string & path) {
     const YAML::Node root = load_yaml_file(path, "zoo");
     check_keys(
         root,
@@ -204,6 +206,12 @@ ZooConfig load_zoo_config(const std::string & path) {
         }
     }
     return c;
+}
+
+}  // namespace
+
+ZooConfig load_zoo_config(const std::string & path) {
+    return with_yaml_errors(path, "zoo", [&] { return read_zoo_config(path); });
 }
 
 ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,

@@ -2,6 +2,7 @@
 
 #include "data/domain_spec.hpp"
 #include "lab/zoo.hpp"
+#include "runs/run_dir_lock.hpp"
 #include "util/error.hpp"
 #include "util/yaml_file.hpp"
 
@@ -87,7 +88,10 @@ PilotResult run_pilot(const PilotOptions & o) {
     PilotResult result;
     const std::string domain_path = absolute_path(o.domain);
     const DomainSpec domain = load_domain_spec(domain_path);
-    fs::create_directories(o.out);
+    const RunDirLock lock(o.out, "compeval pilot " + domain_path);
+    if (!lock.taken_over_from().empty() && o.log) {
+        o.log("note: took over " + lock.path() + " from a pilot that did not finish (" + lock.taken_over_from() + ")");
+    }
     const std::string domain_dir = absolute_path(o.out + "/domain");
     const DomainBuild build = build_domain(domain, domain_dir);
     result.combinations = build.items.size();

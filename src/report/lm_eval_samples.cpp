@@ -1,6 +1,7 @@
 #include "report/lm_eval_samples.hpp"
 
 #include "util/error.hpp"
+#include "util/json_number.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -20,7 +21,7 @@ std::string required_string(const nlohmann::json & j, const char * key, const st
 void add_sample(std::map<std::string, ModelRun> & models, const nlohmann::json & j, const std::string & where) {
     const std::string model = required_string(j, "model", where);
     const std::string route = j.value("route", "loglikelihood");
-    if ((j.contains("outcomes") && j["outcomes"].size() != j.at("choices").size()) || route == "first_token" ||
+    if ((j.contains("outcomes") && j.at("outcomes").size() != j.at("choices").size()) || route == "first_token" ||
         route == "generate") {
         // A pair comparison's "equal" outcome is no choice, and the answer
         // routes have no per-choice log-likelihoods: lm-eval's
@@ -33,9 +34,9 @@ void add_sample(std::map<std::string, ModelRun> & models, const nlohmann::json &
     doc.split = required_string(j, "split", where);
     const std::string variant = required_string(j, "variant", where);
     doc.context = j.at("context").get<std::string>();
-    doc.id = j.at("id").is_string() ? j["id"].get<std::string>() : j["id"].dump();
+    doc.id = j.at("id").is_string() ? j.at("id").get<std::string>() : j.at("id").dump();
     doc.line = j.value("line", int64_t{0});
-    doc.gold = j.at("gold").get<int64_t>();
+    doc.gold = json_whole<int64_t>(j.at("gold"), where + "gold");
     doc.fields = j.value("fields", nlohmann::json::object()).dump();
     const std::string form = j.value("form", "plain");
     for (const auto & c : j.at("choices")) {
@@ -52,7 +53,7 @@ void add_sample(std::map<std::string, ModelRun> & models, const nlohmann::json &
                     " choices");
     }
     for (const auto & [metric, p] : j.at("pred").items()) {
-        doc.pred[metric] = p.get<int64_t>();
+        doc.pred[metric] = json_whole<int64_t>(p, where + "pred." + metric);
         if (doc.pred[metric] < 0 || doc.pred[metric] >= n_choices) {
             throw Error(where + "prediction for '" + metric + "' is not one of the choices");
         }
@@ -103,6 +104,12 @@ std::map<std::string, ModelRun> read_samples(const std::string & run_dir) {
         try {
             add_sample(models, nlohmann::json::parse(text), where);
         } catch (const nlohmann::json::exception & e) {
+            if (in.eof()) {  // compeval ends every line with '\n': the last one was cut
+                throw Error(where +
+                            "the file ends in the middle of a sample (cut short: a full disk or an "
+                            "interrupted copy); export it again with compeval run SUITE --out " +
+                            run_dir);
+            }
             throw Error(where + "malformed sample line (" + std::string(e.what()).substr(0, 80) + ")");
         }
     }
@@ -133,10 +140,11 @@ void read_parameter_counts(const std::string & run_dir, std::map<std::string, Mo
     }
     for (const auto & row : summary) {
         const auto it = models.find(row.value("model", ""));
-        if (row.contains("layer") || it == models.end() || !row.contains("n_params") || !row["n_params"].is_number()) {
+        if (row.contains("layer") || it == models.end() || !row.contains("n_params") ||
+            !row.at("n_params").is_number()) {
             continue;
         }
-        it->second.n_params = row["n_params"].dump();
+        it->second.n_params = row.at("n_params").dump();
     }
 }
 

@@ -1,20 +1,19 @@
 #include "runs/results_store.hpp"
 
+#include "runs/sqlite_statement.hpp"
+#include "runs/store_integrity.hpp"
 #include "util/error.hpp"
+#include "util/json_number.hpp"
 #include "util/sha256.hpp"
+#include "util/utc_time.hpp"
 #include "version.hpp"
 
 #include <nlohmann/json.hpp>
 #include <sqlite3.h>
 
-#include <array>
-#include <chrono>
-#include <memory>
 
 namespace compeval {
 namespace {
-
-using Statement = std::unique_ptr<sqlite3_stmt, decltype(&sqlite3_finalize)>;
 
 const char * kSchema = R"(
 CREATE TABLE IF NOT EXISTS runs (
@@ -39,15 +38,6 @@ CREATE TABLE IF NOT EXISTS costs (
 CREATE TABLE IF NOT EXISTS layer_metrics (
   run_id INTEGER, model_sha256 TEXT, task TEXT, layer INTEGER, n INTEGER, metric TEXT, value REAL);
 )";
-
-std::string now_utc() {
-    const auto t = std::chrono::system_clock::to_time_t(std::chrono::system_clock::now());
-    std::tm tm{};
-    gmtime_r(&t, &tm);
-    std::array<char, 32> buf{};
-    std::strftime(buf.data(), buf.size(), "%Y-%m-%dT%H:%M:%SZ", &tm);
-    return buf.data();
-}
 
 }  // namespace
 
@@ -78,6 +68,7 @@ std::string answer_request_hash(const GenerationRequest & request, const std::st
 }
 
 ResultsStore::ResultsStore(const std::string & path) : path_(path) {
+    check_file_header(path);
     if (sqlite3_open(path.c_str(), &db_) != SQLITE_OK) {
         const std::string cause = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
         sqlite3_close(db_);
@@ -85,13 +76,24 @@ ResultsStore::ResultsStore(const std::string & path) : path_(path) {
         throw Error(path + ": cannot open results store: " + cause);
     }
     sqlite3_busy_timeout(db_, 10000);
-    // WAL + NORMAL: a committed transaction survives the process being killed.
-    exec("PRAGMA journal_mode=WAL;");
-    exec("PRAGMA synchronous=NORMAL;");
-    exec(kSchema);
-    add_column("runs", "shard_index", "INTEGER NOT NULL DEFAULT 0");
-    add_column("runs", "shard_count", "INTEGER NOT NULL DEFAULT 0");
-    add_column("runs", "chunk", "INTEGER NOT NULL DEFAULT 0");
+    try {
+        check_store_identity_and_integrity(db_, path);
+        // WAL + NORMAL: a committed transaction survives the process being killed.
+        exec("PRAGMA journal_mode=WAL;");
+        exec("PRAGMA synchronous=NORMAL;");
+        exec(kSchema);
+        add_column("runs", "shard_index", "INTEGER NOT NULL DEFAULT 0");
+        add_column("runs", "shard_count", "INTEGER NOT NULL DEFAULT 0");
+        add_column("runs", "chunk", "INTEGER NOT NULL DEFAULT 0");
+        add_column("requests", "row_check", "INTEGER");
+        add_column("answers", "row_check", "INTEGER");
+        exec("PRAGMA application_id = " + std::to_string(kStoreApplicationId) + ";");
+        exec("PRAGMA user_version = " + std::to_string(kStoreSchemaVersion) + ";");
+    } catch (...) {
+        sqlite3_close_v2(db_);  // the destructor will not run
+        db_ = nullptr;
+        throw;
+    }
 }
 
 ResultsStore::~ResultsStore() {
@@ -106,33 +108,6 @@ void ResultsStore::exec(const std::string & sql) {
         throw Error(path_ + ": results store: " + cause);
     }
 }
-
-namespace {
-
-Statement prepare(sqlite3 * db, const std::string & path, const char * sql) {
-    sqlite3_stmt * stmt = nullptr;
-    if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) {
-        throw Error(path + ": results store: " + sqlite3_errmsg(db));
-    }
-    return {stmt, &sqlite3_finalize};
-}
-
-void bind_text(sqlite3_stmt * s, int i, const std::string & v) {
-    sqlite3_bind_text(s, i, v.data(), static_cast<int>(v.size()), SQLITE_TRANSIENT);
-}
-
-void step_done(sqlite3 * db, const std::string & path, sqlite3_stmt * s) {
-    if (sqlite3_step(s) != SQLITE_DONE) {
-        throw Error(path + ": results store: " + sqlite3_errmsg(db));
-    }
-}
-
-std::string column_text(sqlite3_stmt * s, int i) {
-    const auto * text = sqlite3_column_text(s, i);
-    return text != nullptr ? reinterpret_cast<const char *>(text) : "";
-}
-
-}  // namespace
 
 // Stores written before a column existed get it here, so they stay readable
 // (their runs read as unsharded). IMMEDIATE: two processes opening one old
@@ -151,7 +126,7 @@ void ResultsStore::add_column(const char * table, const char * column, const cha
         auto s = prepare(db_, path_, "SELECT 1 FROM pragma_table_info(?) WHERE name = ?");
         bind_text(s.get(), 1, table);
         bind_text(s.get(), 2, column);
-        if (sqlite3_step(s.get()) != SQLITE_ROW) {
+        if (!step_row(db_, path_, s.get())) {
             exec(std::string("ALTER TABLE ") + table + " ADD COLUMN " + column + " " + type + ";");
         }
         exec("COMMIT;");
@@ -179,6 +154,9 @@ void ResultsStore::finish_run(int64_t run_id) {
     bind_text(s.get(), 1, now_utc());
     sqlite3_bind_int64(s.get(), 2, run_id);
     step_done(db_, path_, s.get());
+    // A finished store is one self-contained file (no -wal beside it to lose
+    // in a copy). Best effort: the WAL is as safe if this cannot run now.
+    sqlite3_exec(db_, "PRAGMA wal_checkpoint(TRUNCATE);", nullptr, nullptr, nullptr);
 }
 
 void ResultsStore::record_shard(int64_t run_id, int index, int count, size_t chunk, const std::string & suite_path) {
@@ -197,7 +175,7 @@ std::vector<RunRecord> ResultsStore::runs() {
                      "SELECT id, suite_path, suite_text, compeval_version, finished_at, shard_index, shard_count, "
                      "chunk, scored, reused FROM runs ORDER BY id");
     std::vector<RunRecord> out;
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    while (step_row(db_, path_, s.get())) {
         RunRecord r;
         r.id = sqlite3_column_int64(s.get(), 0);
         r.suite_path = column_text(s.get(), 1);
@@ -223,7 +201,7 @@ size_t ResultsStore::merge_from(const std::string & other_path) {
     try {
         exec("BEGIN IMMEDIATE;");
         auto max_id = prepare(db_, path_, "SELECT COALESCE(MAX(id), 0) FROM main.runs");
-        sqlite3_step(max_id.get());
+        step_row(db_, path_, max_id.get());
         // Run ids restart at 1 in every store: renumber, and every row that names a run with it.
         const std::string offset = std::to_string(sqlite3_column_int64(max_id.get(), 0));
         exec(
@@ -238,14 +216,14 @@ size_t ResultsStore::merge_from(const std::string & other_path) {
             "SELECT name, config_sha256, config FROM other.tasks;");
         exec(
             "INSERT OR IGNORE INTO main.requests (model_sha256, request_hash, task, context, continuation, "
-            "parse_special, logprob, n_tokens, greedy, run_id) SELECT model_sha256, request_hash, task, context, "
-            "continuation, parse_special, logprob, n_tokens, greedy, run_id + " +
-            offset + " FROM other.requests;");
+            "parse_special, logprob, n_tokens, greedy, run_id, row_check) SELECT model_sha256, request_hash, task, "
+            "context, continuation, parse_special, logprob, n_tokens, greedy, run_id + " +
+            offset + ", row_check FROM other.requests;");
         added = static_cast<size_t>(sqlite3_changes(db_));
         exec(
-            "INSERT OR IGNORE INTO main.answers (model_sha256, request_hash, task, route, prompt, answer, run_id) "
-            "SELECT model_sha256, request_hash, task, route, prompt, answer, run_id + " +
-            offset + " FROM other.answers;");
+            "INSERT OR IGNORE INTO main.answers (model_sha256, request_hash, task, route, prompt, answer, run_id, "
+            "row_check) SELECT model_sha256, request_hash, task, route, prompt, answer, run_id + " +
+            offset + ", row_check FROM other.answers;");
         added += static_cast<size_t>(sqlite3_changes(db_));
         exec(
             "INSERT INTO main.costs (run_id, model_sha256, task, requests, tokens_decoded, seconds, load_seconds, "
@@ -284,14 +262,21 @@ std::map<std::string, LoglikelihoodResult> ResultsStore::lookup(const std::strin
                                                                 const std::vector<std::string> & hashes) {
     std::map<std::string, LoglikelihoodResult> out;
     auto s = prepare(db_, path_,
-                     "SELECT logprob, n_tokens, greedy FROM requests WHERE model_sha256 = ? AND request_hash = ?");
+                     "SELECT logprob, n_tokens, greedy, row_check FROM requests WHERE model_sha256 = ? AND "
+                     "request_hash = ?");
     for (const auto & h : hashes) {
         sqlite3_reset(s.get());
         bind_text(s.get(), 1, model_sha256);
         bind_text(s.get(), 2, h);
-        if (sqlite3_step(s.get()) == SQLITE_ROW) {
-            out[h] = {sqlite3_column_double(s.get(), 0), sqlite3_column_int(s.get(), 1),
-                      sqlite3_column_int(s.get(), 2) != 0};
+        if (step_row(db_, path_, s.get())) {
+            const LoglikelihoodResult r{sqlite3_column_double(s.get(), 0), sqlite3_column_int(s.get(), 1),
+                                        sqlite3_column_int(s.get(), 2) != 0};
+            // Rows of stores written before row checks carry none.
+            if (sqlite3_column_type(s.get(), 3) != SQLITE_NULL &&
+                sqlite3_column_int64(s.get(), 3) != request_check(model_sha256, h, r)) {
+                throw damaged_row_error(path_, "request", model_sha256, h);
+            }
+            out[h] = r;
         }
     }
     return out;
@@ -301,9 +286,10 @@ void ResultsStore::insert(int64_t run_id, const std::string & model_sha256, cons
                           size_t reused) {
     exec("BEGIN IMMEDIATE;");
     try {
-        auto s = prepare(db_, path_,
-                         "INSERT OR IGNORE INTO requests (model_sha256, request_hash, task, context, continuation, "
-                         "parse_special, logprob, n_tokens, greedy, run_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+        auto s = prepare(
+            db_, path_,
+            "INSERT OR IGNORE INTO requests (model_sha256, request_hash, task, context, continuation, "
+            "parse_special, logprob, n_tokens, greedy, run_id, row_check) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
         for (const auto & r : rows) {
             sqlite3_reset(s.get());
             bind_text(s.get(), 1, model_sha256);
@@ -316,6 +302,7 @@ void ResultsStore::insert(int64_t run_id, const std::string & model_sha256, cons
             sqlite3_bind_int(s.get(), 8, r.result.n_tokens);
             sqlite3_bind_int(s.get(), 9, r.result.greedy ? 1 : 0);
             sqlite3_bind_int64(s.get(), 10, run_id);
+            sqlite3_bind_int64(s.get(), 11, request_check(model_sha256, r.hash, r.result));
             step_done(db_, path_, s.get());
         }
         add_to_counters(run_id, rows.size(), reused);
@@ -329,25 +316,31 @@ void ResultsStore::insert(int64_t run_id, const std::string & model_sha256, cons
 std::map<std::string, GenerationResult> ResultsStore::lookup_answers(const std::string & model_sha256,
                                                                      const std::vector<std::string> & hashes) {
     std::map<std::string, GenerationResult> out;
-    auto s = prepare(db_, path_, "SELECT answer FROM answers WHERE model_sha256 = ? AND request_hash = ?");
+    auto s = prepare(db_, path_, "SELECT answer, row_check FROM answers WHERE model_sha256 = ? AND request_hash = ?");
     for (const auto & h : hashes) {
         sqlite3_reset(s.get());
         bind_text(s.get(), 1, model_sha256);
         bind_text(s.get(), 2, h);
-        if (sqlite3_step(s.get()) == SQLITE_ROW) {
-            const auto * text = reinterpret_cast<const char *>(sqlite3_column_text(s.get(), 0));
-            const auto j = nlohmann::json::parse(text != nullptr ? text : "", nullptr, false);
-            if (!j.is_object()) {
-                throw Error(path_ + ": stored answer " + h + " is not valid JSON");
+        if (step_row(db_, path_, s.get())) {
+            const std::string text = column_text(s.get(), 0);
+            if (sqlite3_column_type(s.get(), 1) != SQLITE_NULL &&
+                sqlite3_column_int64(s.get(), 1) != answer_check(model_sha256, h, text)) {
+                throw damaged_row_error(path_, "answer", model_sha256, h);
             }
-            GenerationResult r;
-            r.text = j.value("text", "");
-            r.n_tokens = j.value("n_tokens", 0);
-            r.finish = j.value("finish", "");
-            for (const auto & t : j.value("first_top", nlohmann::json::array())) {
-                r.first_top.push_back({t.at(0).get<std::string>(), t.at(1).get<double>()});
+            try {
+                const auto j = nlohmann::json::parse(text);
+                GenerationResult r;
+                r.text = j.at("text").get<std::string>();
+                r.n_tokens = json_whole<int>(j.at("n_tokens"), path_ + ": stored answer n_tokens");
+                r.finish = j.at("finish").get<std::string>();
+                for (const auto & t : j.at("first_top")) {
+                    r.first_top.push_back({t.at(0).get<std::string>(), t.at(1).get<double>()});
+                }
+                out[h] = std::move(r);
+            } catch (const nlohmann::json::exception & e) {
+                throw Error(path_ + ": stored answer " + h + " is malformed (" + e.what() + ")" +
+                            damaged_advice(path_));
             }
-            out[h] = std::move(r);
         }
     }
     return out;
@@ -359,7 +352,7 @@ void ResultsStore::insert_answers(int64_t run_id, const std::string & model_sha2
     try {
         auto s = prepare(db_, path_,
                          "INSERT OR IGNORE INTO answers (model_sha256, request_hash, task, route, prompt, answer, "
-                         "run_id) VALUES (?, ?, ?, ?, ?, ?, ?)");
+                         "run_id, row_check) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
         for (const auto & r : rows) {
             nlohmann::json top = nlohmann::json::array();
             for (const auto & t : r.result.first_top) {
@@ -371,13 +364,14 @@ void ResultsStore::insert_answers(int64_t run_id, const std::string & model_sha2
             bind_text(s.get(), 3, r.task);
             bind_text(s.get(), 4, r.route);
             bind_text(s.get(), 5, r.prompt);
-            bind_text(s.get(), 6,
-                      nlohmann::json{{"text", r.result.text},
-                                     {"n_tokens", r.result.n_tokens},
-                                     {"finish", r.result.finish},
-                                     {"first_top", top}}
-                          .dump());
+            const std::string answer = nlohmann::json{
+                {"text", r.result.text},
+                {"n_tokens", r.result.n_tokens},
+                {"finish", r.result.finish},
+                {"first_top", top}}.dump();
+            bind_text(s.get(), 6, answer);
             sqlite3_bind_int64(s.get(), 7, run_id);
+            sqlite3_bind_int64(s.get(), 8, answer_check(model_sha256, r.hash, answer));
             step_done(db_, path_, s.get());
         }
         add_to_counters(run_id, rows.size(), reused);
@@ -391,23 +385,28 @@ void ResultsStore::insert_answers(int64_t run_id, const std::string & model_sha2
 void ResultsStore::record_layer_metrics(int64_t run_id, const std::string & model_sha256,
                                         const RepresentationResult & result) {
     exec("BEGIN IMMEDIATE;");
-    auto s = prepare(db_, path_,
-                     "INSERT INTO layer_metrics (run_id, model_sha256, task, layer, n, metric, value) "
-                     "VALUES (?, ?, ?, ?, ?, ?, ?)");
-    for (const auto & m : result.layers) {
-        for (const auto & [metric, value] : m.values) {
-            sqlite3_reset(s.get());
-            sqlite3_bind_int64(s.get(), 1, run_id);
-            bind_text(s.get(), 2, model_sha256);
-            bind_text(s.get(), 3, result.task);
-            sqlite3_bind_int(s.get(), 4, m.layer);
-            sqlite3_bind_int64(s.get(), 5, static_cast<int64_t>(m.n));
-            bind_text(s.get(), 6, metric);
-            sqlite3_bind_double(s.get(), 7, value);
-            step_done(db_, path_, s.get());
+    try {
+        auto s = prepare(db_, path_,
+                         "INSERT INTO layer_metrics (run_id, model_sha256, task, layer, n, metric, value) "
+                         "VALUES (?, ?, ?, ?, ?, ?, ?)");
+        for (const auto & m : result.layers) {
+            for (const auto & [metric, value] : m.values) {
+                sqlite3_reset(s.get());
+                sqlite3_bind_int64(s.get(), 1, run_id);
+                bind_text(s.get(), 2, model_sha256);
+                bind_text(s.get(), 3, result.task);
+                sqlite3_bind_int(s.get(), 4, m.layer);
+                sqlite3_bind_int64(s.get(), 5, static_cast<int64_t>(m.n));
+                bind_text(s.get(), 6, metric);
+                sqlite3_bind_double(s.get(), 7, value);
+                step_done(db_, path_, s.get());
+            }
         }
+        exec("COMMIT;");
+    } catch (...) {
+        sqlite3_exec(db_, "ROLLBACK;", nullptr, nullptr, nullptr);
+        throw;
     }
-    exec("COMMIT;");
 }
 
 void ResultsStore::record_cost(int64_t run_id, const std::string & model_sha256, const ScoringCost & cost) {
@@ -434,10 +433,10 @@ std::vector<ScoringCost> ResultsStore::costs(const std::string & model_sha256) {
                      "batch, machine FROM costs WHERE model_sha256 = ? ORDER BY run_id, rowid");
     bind_text(s.get(), 1, model_sha256);
     std::vector<ScoringCost> out;
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    while (step_row(db_, path_, s.get())) {
         ScoringCost c;
         c.run_id = sqlite3_column_int64(s.get(), 0);
-        c.task = reinterpret_cast<const char *>(sqlite3_column_text(s.get(), 1));
+        c.task = column_text(s.get(), 1);
         c.requests = static_cast<uint64_t>(sqlite3_column_int64(s.get(), 2));
         c.tokens_decoded = static_cast<uint64_t>(sqlite3_column_int64(s.get(), 3));
         c.seconds = sqlite3_column_double(s.get(), 4);
@@ -445,7 +444,7 @@ std::vector<ScoringCost> ResultsStore::costs(const std::string & model_sha256) {
         c.peak_rss_bytes = static_cast<uint64_t>(sqlite3_column_int64(s.get(), 6));
         c.threads = sqlite3_column_int(s.get(), 7);
         c.batch = sqlite3_column_int(s.get(), 8);
-        c.machine = reinterpret_cast<const char *>(sqlite3_column_text(s.get(), 9));
+        c.machine = column_text(s.get(), 9);
         out.push_back(std::move(c));
     }
     return out;
@@ -453,14 +452,14 @@ std::vector<ScoringCost> ResultsStore::costs(const std::string & model_sha256) {
 
 size_t ResultsStore::count_requests() {
     auto s = prepare(db_, path_, "SELECT COUNT(*) FROM requests");
-    sqlite3_step(s.get());
+    step_row(db_, path_, s.get());
     return static_cast<size_t>(sqlite3_column_int64(s.get(), 0));
 }
 
 std::vector<std::pair<int64_t, int64_t>> ResultsStore::run_counters() {
     std::vector<std::pair<int64_t, int64_t>> out;
     auto s = prepare(db_, path_, "SELECT scored, reused FROM runs ORDER BY id");
-    while (sqlite3_step(s.get()) == SQLITE_ROW) {
+    while (step_row(db_, path_, s.get())) {
         out.emplace_back(sqlite3_column_int64(s.get(), 0), sqlite3_column_int64(s.get(), 1));
     }
     return out;

@@ -63,7 +63,11 @@ struct RunRecord {
 
 class ResultsStore {
   public:
-    // Opens (creating if needed) the store; throws compeval::Error naming the file.
+    // Opens (creating if needed) the store; throws compeval::Error naming the
+    // file and what to do when it is not a compeval store, was written by a
+    // newer schema, or fails SQLite's integrity_check (a truncated or damaged
+    // file). Every stored result also carries a check of its own, verified
+    // when it is read, so a flipped bit in a number is refused, not used.
     explicit ResultsStore(const std::string & path);
     ~ResultsStore();
     ResultsStore(const ResultsStore &) = delete;

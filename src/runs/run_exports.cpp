@@ -3,7 +3,9 @@
 #include "runs/suite_runner.hpp"
 
 #include "tasks/task_runner.hpp"
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
+#include "util/file_manifest.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -102,11 +104,14 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
         return;
     }
     std::filesystem::create_directories(dir);
-    std::ofstream samples(dir + "/samples.jsonl", std::ios::binary | std::ios::trunc);
-    std::ofstream csv(dir + "/summary.csv", std::ios::binary | std::ios::trunc);
-    if (!samples || !csv) {
-        throw Error(dir + ": cannot write results");
-    }
+    // Each file is replaced whole or not at all; the manifest, written last,
+    // vouches for the set (file_manifest.hpp).
+    remove_export_manifest(dir);
+    AtomicFile samples_file(dir + "/samples.jsonl");
+    AtomicFile csv_file(dir + "/summary.csv");
+    AtomicFile layers_file(dir + "/layers.csv");
+    auto & samples = samples_file.out();
+    auto & csv = csv_file.out();
     nlohmann::json summary = nlohmann::json::array();
     csv << "model,family,size,variant,model_sha256,task,route,form,split,prompt,n,boundary_separate,metric,value\n";
     for (const auto & mt : run.results) {
@@ -141,7 +146,7 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
             }
         }
     }
-    std::ofstream layers_csv(dir + "/layers.csv", std::ios::binary | std::ios::trunc);
+    auto & layers_csv = layers_file.out();
     layers_csv << "model,family,size,variant,model_sha256,task,layer,n,metric,value\n";
     for (const auto & ml : run.layers) {
         for (const auto & m : ml.result.layers) {
@@ -157,8 +162,12 @@ void export_suite_results(const SuiteRunResult & run, const std::string & dir) {
             }
         }
     }
-    std::ofstream(dir + "/summary.json", std::ios::binary | std::ios::trunc) << summary.dump(2) << '\n';
-    std::ofstream(dir + "/cost.json", std::ios::binary | std::ios::trunc) << cost_json(run).dump(2) << '\n';
+    samples_file.commit();
+    csv_file.commit();
+    layers_file.commit();
+    write_file_atomically(dir + "/summary.json", summary.dump(2) + "\n");
+    write_file_atomically(dir + "/cost.json", cost_json(run).dump(2) + "\n");
+    write_export_manifest(dir, {"samples.jsonl", "summary.json", "summary.csv", "layers.csv", "cost.json"});
 }
 
 }  // namespace compeval

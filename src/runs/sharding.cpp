@@ -1,8 +1,10 @@
 #include "runs/sharding.hpp"
 
+#include "runs/run_dir_lock.hpp"
 #include "runs/suite_runner.hpp"
 #include "runs/suite_spec.hpp"
 #include "scoring/prefix_tree.hpp"
+#include "util/atomic_file.hpp"
 #include "util/error.hpp"
 #include "util/sha256.hpp"
 #include "version.hpp"
@@ -15,6 +17,7 @@
 #include <filesystem>
 #include <fstream>
 #include <numeric>
+#include <optional>
 #include <sstream>
 
 namespace compeval {
@@ -221,10 +224,7 @@ void write_shard_marker(const SuiteRunResult & run, const std::string & dir) {
          "one shard of a suite: results.sqlite holds its requests only; `compeval merge` the shard "
          "directories for samples and summaries"}};
     std::filesystem::create_directories(dir);
-    std::ofstream out(dir + "/shard.json", std::ios::binary | std::ios::trunc);
-    if (!(out << marker.dump(2) << '\n')) {
-        throw Error(dir + "/shard.json: cannot write");
-    }
+    write_file_atomically(dir + "/shard.json", marker.dump(2) + "\n");
 }
 
 MergeResult merge_shards(const std::string & out_dir, const std::vector<std::string> & shard_dirs,
@@ -233,12 +233,22 @@ MergeResult merge_shards(const std::string & out_dir, const std::vector<std::str
         throw Error("merge: no shard directories");
     }
     const std::string out_path = out_dir + "/results.sqlite";
-    if (std::filesystem::exists(out_path)) {
-        throw Error(out_path +
-                    " already exists: merge into a new directory (to export a store again: compeval "
-                    "run SUITE --out " +
-                    out_dir + ")");
+    const auto refuse_existing_store = [&] {
+        if (std::filesystem::exists(out_path)) {
+            throw Error(out_path +
+                        " already exists: merge into a new directory (to export a store again: compeval "
+                        "run SUITE --out " +
+                        out_dir + ")");
+        }
+    };
+    // A directory another process writes is refused first, naming it; a new
+    // one is made (and locked) only once the shards pass, so a refused merge
+    // leaves nothing behind.
+    std::optional<RunDirLock> lock;
+    if (std::filesystem::is_directory(out_dir)) {
+        lock.emplace(out_dir, "compeval merge");
     }
+    refuse_existing_store();
     std::vector<ShardStore> shards;
     shards.reserve(shard_dirs.size());
     for (const auto & dir : shard_dirs) {
@@ -257,7 +267,10 @@ MergeResult merge_shards(const std::string & out_dir, const std::vector<std::str
     }
     const SuiteSpec suite = load_suite_spec(result.suite, options.data_dir);  // every input checked before writing
 
-    std::filesystem::create_directories(out_dir);
+    if (!lock) {
+        lock.emplace(out_dir, "compeval merge");
+        refuse_existing_store();  // another merge may have finished meanwhile
+    }
     ResultsStore store(out_path);
     size_t rows = 0;
     for (const auto * s : by_index) {

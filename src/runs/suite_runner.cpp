@@ -343,6 +343,8 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
             remote_options.http.api_key_env = model_spec.api_key_env;
             remote_options.model = model_spec.server_model;
             remote_options.concurrency = model_spec.concurrency;
+            remote_options.http.timeout_seconds = model_spec.timeout_seconds;
+            remote_options.http.max_attempts = model_spec.max_attempts;
             remote_options.cache_prompt = model_spec.cache_prompt;
             remote_options.scoring = model_spec.scoring;
             remote = std::make_unique<RemoteModel>(remote_options);

@@ -74,7 +74,9 @@ void resolve_quantized_sources(SuiteSpec & suite, const YAML::Node & nodes, cons
 
 }  // namespace
 
-SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir_override) {
+namespace {
+
+SuiteSpec read_suite_spec(const std::string & path, const std::string & data_dir_override) {
     const YAML::Node root = load_yaml_file(path, "suite");
     auto fail = [&](const YAML::Node & node, const std::string & message) {
         const int line = node.IsDefined() ? node.Mark().line + 1 : 0;
@@ -112,8 +114,8 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
     std::set<std::string> names;
     for (const auto & m : models) {
         check_keys(m,
-                   {"name", "path", "url", "model", "api_key_env", "cache_prompt", "concurrency", "scoring", "family",
-                    "size", "variant", "group", "seed", "quant", "quantized_from"},
+                   {"name", "path", "url", "model", "api_key_env", "cache_prompt", "concurrency", "timeout", "retries",
+                    "scoring", "family", "size", "variant", "group", "seed", "quant", "quantized_from"},
                    path, "models[]");
         SuiteModel model;
         model.name = text(m, "name", true);
@@ -141,6 +143,26 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
                 }
                 if (model.concurrency < 1) {
                     fail(m["concurrency"], "model '" + model.name + "': concurrency must be a positive integer");
+                }
+            }
+            if (m["timeout"]) {
+                try {
+                    model.timeout_seconds = m["timeout"].as<double>();
+                } catch (const YAML::Exception &) {
+                    model.timeout_seconds = 0;
+                }
+                if (!(model.timeout_seconds > 0)) {
+                    fail(m["timeout"], "model '" + model.name + "': timeout must be a positive number of seconds");
+                }
+            }
+            if (m["retries"]) {
+                try {
+                    model.max_attempts = m["retries"].as<int>() + 1;
+                } catch (const YAML::Exception &) {
+                    model.max_attempts = 0;
+                }
+                if (model.max_attempts < 1) {
+                    fail(m["retries"], "model '" + model.name + "': retries must be a whole number >= 0");
                 }
             }
         } else {
@@ -277,6 +299,12 @@ SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir
         suite.tasks.push_back(std::move(task));
     }
     return suite;
+}
+
+}  // namespace
+
+SuiteSpec load_suite_spec(const std::string & path, const std::string & data_dir_override) {
+    return with_yaml_errors(path, "suite", [&] { return read_suite_spec(path, data_dir_override); });
 }
 
 }  // namespace compeval

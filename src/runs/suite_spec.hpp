@@ -21,6 +21,8 @@ struct SuiteModel {
     std::string api_key_env;
     int concurrency = 4;           // requests in flight
     bool cache_prompt = true;      // see RemoteOptions::cache_prompt
+    double timeout_seconds = 300;  // one attempt's whole exchange (HttpOptions)
+    int max_attempts = 8;          // the first try and `retries:` more
     std::string scoring = "auto";  // see RemoteOptions::scoring
     std::string family;
     std::string size;     // a label such as "7B"

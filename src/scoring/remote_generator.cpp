@@ -1,8 +1,10 @@
 #include "scoring/remote_generator.hpp"
 
 #include "util/error.hpp"
+#include "util/json_number.hpp"
 
 #include <algorithm>
+#include <cmath>
 
 namespace compeval {
 namespace {
@@ -23,6 +25,12 @@ std::vector<TokenLogprob> top_entries(const nlohmann::json & logprobs) {
             out.push_back({token, logprob.get<double>()});
         }
     }
+    for (const auto & e : out) {
+        if (!std::isfinite(e.logprob) || e.logprob > 1e-4) {
+            throw Error("top_logprobs gives '" + e.token + "' the log-probability " + std::to_string(e.logprob) +
+                        ", which is not one");
+        }
+    }
     // Most likely first, whatever order the server (or a JSON map) gave.
     std::stable_sort(out.begin(), out.end(), [](const auto & a, const auto & b) { return a.logprob > b.logprob; });
     return out;
@@ -31,7 +39,7 @@ std::vector<TokenLogprob> top_entries(const nlohmann::json & logprobs) {
 }  // namespace
 
 GenerationResult parse_generation_response(const nlohmann::json & body, const std::vector<std::string> & stop,
-                                           int top_logprobs) {
+                                           int top_logprobs) try {
     if (!body.is_object() || !body.contains("choices") || !body["choices"].is_array() || body["choices"].empty()) {
         throw Error("the response has no choices[0]: " + body.dump().substr(0, 200));
     }
@@ -49,7 +57,10 @@ GenerationResult parse_generation_response(const nlohmann::json & body, const st
     const auto finish = choice.value("finish_reason", nlohmann::json());
     result.finish = cut || (finish.is_string() && finish.get<std::string>() != "length") ? "stop" : "length";
     if (body.contains("usage") && body["usage"].is_object()) {
-        result.n_tokens = body["usage"].value("completion_tokens", 0);
+        result.n_tokens = json_whole_or<int>(body["usage"], "completion_tokens", 0, "usage");
+        if (result.n_tokens < 0) {
+            throw Error("usage.completion_tokens is negative (" + std::to_string(result.n_tokens) + ")");
+        }
     }
     if (top_logprobs > 0) {
         const auto & logprobs = choice.value("logprobs", nlohmann::json());
@@ -62,6 +73,8 @@ GenerationResult parse_generation_response(const nlohmann::json & body, const st
         }
     }
     return result;
+} catch (const nlohmann::json::exception & e) {
+    throw Error(std::string("malformed answer (") + e.what() + ")");
 }
 
 RemoteGenerator::RemoteGenerator(const RemoteModel & model, const std::atomic<bool> * cancel)

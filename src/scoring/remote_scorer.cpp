@@ -1,8 +1,40 @@
 #include "scoring/remote_scorer.hpp"
 
 #include "util/error.hpp"
+#include "util/json_number.hpp"
+
+#include <algorithm>
+#include <cmath>
 
 namespace compeval {
+
+ForcedTokenReply parse_forced_token_reply(const nlohmann::json & reply, Token target, const std::string & server) {
+    const std::string where = server + ": /completion for forced token " + std::to_string(target) + ": ";
+    try {
+        const auto & probs = reply.at("completion_probabilities");
+        if (!probs.is_array() || probs.empty() || !probs[0].is_object()) {
+            throw Error(where + "no completion_probabilities entry");
+        }
+        const auto & first = probs[0];
+        if (json_whole<Token>(first.at("id"), where + "id") != target) {
+            throw Error(where + "the server returned token " + first.at("id").dump() + " instead");
+        }
+        const auto & value = first.at("logprob");
+        // A log-probability is finite and at most 0; the tolerance covers the
+        // server's float rounding of a probability of 1.
+        if (!value.is_number() || !std::isfinite(value.get<double>()) || value.get<double>() > 1e-4) {
+            throw Error(where + "logprob " + value.dump() + " is not a log-probability");
+        }
+        ForcedTokenReply out;
+        out.logprob = value.get<double>();
+        const auto & top = first.at("top_logprobs");
+        out.greedy = top.is_array() && !top.empty() && top[0].is_object() &&
+                     json_whole_or<Token>(top[0], "id", -1, where + "top_logprobs[0]") == target;
+        return out;
+    } catch (const nlohmann::json::exception & e) {
+        throw Error(where + "malformed answer (" + e.what() + ")");
+    }
+}
 
 RemoteScorer::RemoteScorer(const RemoteModel & model, const std::atomic<bool> * cancel)
     : model_(model), cancel_(cancel) {}
@@ -41,14 +73,9 @@ std::vector<LoglikelihoodResult> RemoteScorer::loglikelihood_tokens(const std::v
                                                                 {"temperature", 0.0},
                                                                 {"cache_prompt", model_.options().cache_prompt},
                                                                 {"logit_bias", {{target, 1e6}}}});
-            const auto & probs = reply.at("completion_probabilities");
-            if (probs.empty() || probs[0].value("id", -1) != target) {
-                throw Error(model_.facts().path + ": the server did not return the forced token " +
-                            std::to_string(target));
-            }
-            logprob[j] = probs[0].at("logprob").get<double>();
-            const auto & top = probs[0].at("top_logprobs");
-            greedy[j] = !top.empty() && top[0].value("id", -1) == target ? 1 : 0;
+            const auto parsed = parse_forced_token_reply(reply, target, model_.facts().path);
+            logprob[j] = parsed.logprob;
+            greedy[j] = parsed.greedy ? 1 : 0;
         });
     std::vector<LoglikelihoodResult> out(requests.size());
     for (auto & r : out) {

@@ -32,4 +32,16 @@ class RemoteScorer : public LoglikelihoodScorer {
     uint64_t tokens_ = 0;
 };
 
+struct ForcedTokenReply {
+    double logprob = 0;   // the forced token's log-probability under the raw distribution
+    bool greedy = false;  // it was also the most likely token
+};
+
+// Reads llama-server's /completion answer to a forced token: the first
+// completion_probabilities entry must be the forced token, with a finite
+// log-probability <= 0. Anything else (a missing field, another token, a
+// positive or non-finite number) throws compeval::Error naming the server:
+// a lie is refused, never stored.
+ForcedTokenReply parse_forced_token_reply(const nlohmann::json & reply, Token target, const std::string & server);
+
 }  // namespace compeval

@@ -216,7 +216,9 @@ bool TaskSpec::derives(const std::string & column) const {
     return std::any_of(derive.begin(), derive.end(), [&](const DerivedColumn & d) { return d.name == column; });
 }
 
-TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) {
+namespace {
+
+TaskSpec read_task_spec(const std::string & path, const std::string & data_dir) {
     const YAML::Node root = load_yaml_file(path, "task");
     SpecReader r(path);
     if (!root.IsMap()) {
@@ -494,6 +496,12 @@ TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) 
         spec.prompts.push_back(std::move(v));
     }
     return spec;
+}
+
+}  // namespace
+
+TaskSpec load_task_spec(const std::string & path, const std::string & data_dir) {
+    return with_yaml_errors(path, "task", [&] { return read_task_spec(path, data_dir); });
 }
 
 void check_answer_route(const TaskSpec & spec, AnswerRoute route) {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <set>
+#include <stdexcept>
 
 namespace compeval {
 namespace {
@@ -47,16 +48,27 @@ size_t edit_distance(const std::string & a, const std::string & b) {
 
 }  // namespace
 
+std::string yaml_error_message(const std::string & path, const std::string & what, const YAML::Exception & e) {
+    const std::string line = e.mark.is_null() ? "" : std::to_string(e.mark.line + 1) + ":";
+    return path + ":" + line + " invalid " + what + " file: " + e.msg;
+}
+
 YAML::Node load_yaml_file(const std::string & path, const std::string & what) {
     YAML::Node root;
     try {
         root = YAML::LoadFile(path);
+        refuse_repeated_keys(root, path);
     } catch (const YAML::BadFile &) {
         throw Error(path + ": cannot open " + what + " file");
     } catch (const YAML::ParserException & e) {
         throw Error(path + ":" + std::to_string(e.mark.line + 1) + ": invalid YAML: " + e.msg);
+    } catch (const YAML::Exception & e) {
+        throw Error(yaml_error_message(path, what, e));
+    } catch (const std::out_of_range & e) {
+        // yaml-cpp 0.7 itself throws std::out_of_range on some malformed
+        // documents, parsing or walking them (fuzz/regressions/domain_yaml/).
+        throw Error(path + ": invalid YAML (the parser failed: " + e.what() + ")");
     }
-    refuse_repeated_keys(root, path);
     return root;
 }
 

@@ -4,15 +4,24 @@
 //
 //   compeval_fault_proxy --upstream 127.0.0.1:PORT [--listen-port 0] [--seed 1]
 //       [--drop R] [--reset R] [--delay R --delay-ms MS] [--error500 R]
-//       [--error429 R] [--log FILE] [--only PATH,PATH...]
+//       [--error429 R] [--hang R] [--trickle R] [--lie R] [--faults-after N]
+//       [--log FILE] [--only PATH,PATH...]
 //
+// --faults-after N forwards the first N requests untouched (a client's
+// start-up probes), drawing outcomes from the next one on.
 // --only answers 404 for every path not listed (before any fault is drawn),
 // so a full server can stand for a narrower API: a chat-only one is
 // --only /v1/models,/v1/chat/completions.
 // Each request gets exactly one outcome, drawn from a seeded RNG in arrival
-// order: dropped, reset, delayed (relayed after MS), error500, error429, or
-// forwarded (relayed untouched). The counts therefore sum to "requests".
+// order: dropped, reset, delayed (relayed after MS), error500, error429,
+// hung (the request is read and never answered; the connection stays open),
+// trickled (a 200 with a huge Content-Length, then one byte every 50 ms for
+// as long as the client listens), lied (relayed with its content falsified,
+// server_lies.hpp), or forwarded (relayed untouched). The counts therefore
+// sum to "requests".
 #include "loopback_address.hpp"
+#include "http_wire.hpp"
+#include "server_lies.hpp"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
@@ -37,48 +46,56 @@
 #include <string>
 #include <string_view>
 #include <thread>
+#include <tuple>
 #include <utility>
 #include <vector>
 
 namespace {
 
 using compeval::test::loopback;
+using namespace compeval::test::wire;  // NOLINT(google-build-using-namespace)
 
 struct Options {
     int upstream_port = 0;
     int listen_port = 0;
     uint64_t seed = 1;
-    double drop = 0, reset = 0, delay = 0, error500 = 0, error429 = 0;
+    double drop = 0, reset = 0, delay = 0, error500 = 0, error429 = 0, hang = 0, trickle = 0, lie = 0;
     int delay_ms = 0;
+    uint64_t faults_after = 0;
     std::string log_path;
     std::vector<std::string> only;  // empty: every path
 };
 
-enum class Outcome { kForward, kDrop, kReset, kDelay, kError500, kError429 };
+enum class Outcome { kForward, kDrop, kReset, kDelay, kError500, kError429, kHang, kTrickle, kLie };
 
 class Stats {
   public:
-    explicit Stats(const Options & opts) : log_path_(opts.log_path), rng_(opts.seed) {
-        const std::array rates = {opts.drop, opts.reset, opts.delay, opts.error500, opts.error429};
+    explicit Stats(const Options & opts) : log_path_(opts.log_path), faults_after_(opts.faults_after), rng_(opts.seed) {
+        const std::array rates = {opts.drop,     opts.reset, opts.delay,   opts.error500,
+                                  opts.error429, opts.hang,  opts.trickle, opts.lie};
         std::partial_sum(rates.begin(), rates.end(), edges_.begin());
     }
 
     // Counted (and logged) when decided, before acting on it, so whatever the
     // client then observes is already in the log a test reads. `second` says
-    // whether a drop happens after forwarding (the server did the work).
-    std::pair<Outcome, bool> decide() {
+    // whether a drop happens after forwarding (the server did the work);
+    // `draw` picks a lie.
+    std::tuple<Outcome, bool, uint64_t> decide() {
         const std::lock_guard lock(mu_);
         // Drawn by hand rather than with std::uniform_real_distribution, whose
         // algorithm varies between standard libraries: same seed, same faults.
         const double u = static_cast<double>(rng_() >> 11U) * 0x1.0p-53;
         const bool after = (rng_() & 1U) != 0;
+        const uint64_t draw = rng_();
         ++requests_;
         // edges_[i] closes the band of outcome i + 1; past the last: forward.
         const auto band = std::ranges::upper_bound(edges_, u) - edges_.begin();
-        const auto outcome = static_cast<Outcome>(band == std::ssize(edges_) ? 0 : band + 1);
+        const auto outcome = requests_ <= faults_after_
+                                 ? Outcome::kForward
+                                 : static_cast<Outcome>(band == std::ssize(edges_) ? 0 : band + 1);
         ++counts_[static_cast<size_t>(outcome)];
         write_log();
-        return {outcome, after};
+        return {outcome, after, draw};
     }
 
     std::string summary() {
@@ -88,7 +105,8 @@ class Stats {
 
   private:
     std::string summary_locked() const {
-        static constexpr std::array kNames = {"forwarded", "dropped", "reset", "delayed", "error500", "error429"};
+        static constexpr std::array kNames = {"forwarded", "dropped", "reset",    "delayed", "error500",
+                                              "error429",  "hung",    "trickled", "lied"};
         std::string out = "{\"requests\":" + std::to_string(requests_);
         for (size_t i = 0; i < kNames.size(); ++i) {
             out += ",\"" + std::string(kNames[i]) + "\":" + std::to_string(counts_[i]);
@@ -107,208 +125,40 @@ class Stats {
     }
 
     std::string log_path_;
-    std::array<double, 5> edges_{};
+    uint64_t faults_after_ = 0;
+    std::array<double, 8> edges_{};
     std::mutex mu_;
     std::mt19937_64 rng_;
     uint64_t requests_ = 0;
-    std::array<uint64_t, 6> counts_{};
+    std::array<uint64_t, 9> counts_{};
 };
-
-struct Message {
-    std::string start_line;
-    std::vector<std::pair<std::string, std::string>> headers;
-    std::string body;
-};
-
-std::string lower(std::string s) {
-    std::ranges::transform(s, s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
-    return s;
-}
-
-const std::string * header(const Message & m, std::string_view name) {
-    for (const auto & [k, v] : m.headers) {
-        if (lower(k) == name) {
-            return &v;
-        }
-    }
-    return nullptr;
-}
-
-bool parse_head(std::string_view head, Message & m) {
-    m = Message{};
-    size_t eol = head.find("\r\n");
-    m.start_line = std::string(head.substr(0, eol));
-    while (eol != std::string_view::npos) {
-        head.remove_prefix(eol + 2);
-        eol = head.find("\r\n");
-        const std::string_view line = head.substr(0, eol);
-        const size_t colon = line.find(':');
-        if (colon == std::string_view::npos) {
-            return false;
-        }
-        const size_t value = std::min(line.find_first_not_of(" \t", colon + 1), line.size());
-        m.headers.emplace_back(line.substr(0, colon), line.substr(value));
-    }
-    return !m.start_line.empty();
-}
-
-std::optional<size_t> parse_size(std::string_view s, int base = 10) {
-    size_t v = 0;
-    const auto [end, ec] = std::from_chars(s.data(), s.data() + s.size(), v, base);
-    return ec == std::errc{} && end != s.data() ? std::optional(v) : std::nullopt;
-}
-
-bool send_all(int fd, std::string_view data) {
-    while (!data.empty()) {
-        const ssize_t n = ::send(fd, data.data(), data.size(), MSG_NOSIGNAL);
-        if (n <= 0 && errno != EINTR) {
-            return false;
-        }
-        data.remove_prefix(static_cast<size_t>(std::max<ssize_t>(n, 0)));
-    }
-    return true;
-}
-
-// Appends what arrives next; false at EOF or error.
-bool recv_some(int fd, std::string & buf) {
-    std::array<char, 16384> tmp{};
-    ssize_t n = 0;
-    while ((n = ::recv(fd, tmp.data(), tmp.size(), 0)) < 0 && errno == EINTR) {
-    }
-    buf.append(tmp.data(), static_cast<size_t>(std::max<ssize_t>(n, 0)));
-    return n > 0;
-}
-
-// Reads one request; bytes past it stay in `pending` for the next one.
-bool read_request(int fd, std::string & pending, Message & req) {
-    size_t end = 0;
-    while ((end = pending.find("\r\n\r\n")) == std::string::npos) {
-        if (pending.size() > (1U << 20U) || !recv_some(fd, pending)) {
-            return false;
-        }
-    }
-    if (!parse_head(std::string_view(pending).substr(0, end), req)) {
-        return false;
-    }
-    pending.erase(0, end + 4);
-    // Chunked uploads are not sent by the clients under test; closing is
-    // better than guessing a framing and desynchronising the connection.
-    if (header(req, "transfer-encoding") != nullptr) {
-        return false;
-    }
-    const std::string * cl = header(req, "content-length");
-    const std::optional<size_t> len = cl != nullptr ? parse_size(*cl) : std::optional<size_t>(0);
-    if (!len) {
-        return false;
-    }
-    const std::string * expect = header(req, "expect");
-    if (expect != nullptr && lower(*expect) == "100-continue" && pending.size() < *len &&
-        !send_all(fd, "HTTP/1.1 100 Continue\r\n\r\n")) {
-        return false;
-    }
-    while (pending.size() < *len) {
-        if (!recv_some(fd, pending)) {
-            return false;
-        }
-    }
-    req.body = pending.substr(0, *len);
-    pending.erase(0, *len);
-    return true;
-}
-
-bool keep_alive(const Message & req) {
-    const std::string * c = header(req, "connection");
-    const std::string conn = c != nullptr ? lower(*c) : "";
-    return req.start_line.ends_with("HTTP/1.0") ? conn.find("keep-alive") != std::string::npos
-                                                : conn.find("close") == std::string::npos;
-}
-
-// Headers minus those about this one hop, which the proxy sets itself.
-std::string end_to_end_headers(const Message & m) {
-    std::string out;
-    for (const auto & [k, v] : m.headers) {
-        const std::string n = lower(k);
-        if (n != "connection" && n != "keep-alive" && n != "proxy-connection" && n != "expect") {
-            out += k + ": " + v + "\r\n";
-        }
-    }
-    return out;
-}
-
-// The whole upstream response, or nullopt if the server was unreachable.
-// Upstream gets "Connection: close" so its EOF ends the response whatever
-// framing it chose; reframe() then gives the client one it can parse.
-std::optional<std::string> fetch_upstream(int port, const Message & req) {
-    const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-    if (fd < 0) {
-        return std::nullopt;
-    }
-    const sockaddr_in addr = loopback(port);
-    const std::string out = req.start_line + "\r\n" + end_to_end_headers(req) + "Connection: close\r\n\r\n" + req.body;
-    std::string raw;
-    const bool ok = ::connect(fd, reinterpret_cast<const sockaddr *>(&addr), sizeof addr) == 0 && send_all(fd, out);
-    while (ok && recv_some(fd, raw)) {
-    }
-    ::close(fd);
-    return ok ? std::optional(raw) : std::nullopt;
-}
-
-// Length of a complete chunked body at the start of `body`, or nullopt if cut short.
-std::optional<size_t> chunked_length(std::string_view body) {
-    size_t pos = 0;
-    while (true) {
-        const size_t eol = body.find("\r\n", pos);
-        const auto size = eol == std::string_view::npos ? std::nullopt : parse_size(body.substr(pos, eol - pos), 16);
-        if (!size) {
-            return std::nullopt;
-        }
-        pos = eol + 2;
-        if (*size == 0) {  // then trailers, if any, up to an empty line
-            const size_t last = body.find("\r\n\r\n", pos - 2);
-            return last == std::string_view::npos ? std::nullopt : std::optional(last + 4);
-        }
-        pos += *size + 2;
-    }
-}
-
-// The response as the client should get it: same status, headers and body,
-// with explicit framing and a Connection header that matches what the proxy
-// will do with the client connection. nullopt if upstream's was cut short.
-std::optional<std::string> reframe(const std::string & raw, const Message & req, bool keep) {
-    const size_t end = raw.find("\r\n\r\n");
-    Message resp;
-    if (end == std::string::npos || !parse_head(std::string_view(raw).substr(0, end), resp)) {
-        return std::nullopt;
-    }
-    std::string body = raw.substr(end + 4);
-    const size_t sp = resp.start_line.find(' ');
-    const size_t status = sp == std::string::npos ? 0 : parse_size(resp.start_line.substr(sp + 1)).value_or(0);
-    const std::string * te = header(resp, "transfer-encoding");
-    const std::string * cl = header(resp, "content-length");
-    const bool chunked = te != nullptr && lower(*te).find("chunked") != std::string::npos;
-    const bool no_body = req.start_line.starts_with("HEAD ") || status / 100 == 1 || status == 204 || status == 304;
-    std::optional<size_t> len = body.size();  // EOF-delimited unless framed otherwise
-    if (no_body || chunked || cl != nullptr) {
-        len = no_body ? 0 : chunked ? chunked_length(body) : parse_size(*cl);
-    }
-    if (!len || body.size() < *len) {
-        return std::nullopt;
-    }
-    body.resize(*len);
-    // The proxy, not upstream, is the client's peer: its version applies.
-    std::string out =
-        "HTTP/1.1" + resp.start_line.substr(std::min(sp, resp.start_line.size())) + "\r\n" + end_to_end_headers(resp);
-    if (!no_body && !chunked && cl == nullptr) {  // was delimited by EOF, which the client won't get
-        out += "Content-Length: " + std::to_string(body.size()) + "\r\n";
-    }
-    return out + (keep ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n") + body;
-}
 
 std::string canned(int status, std::string_view reason, bool keep,
                    std::string_view body = R"({"error":{"message":"injected fault","type":"server_error"}})") {
     return "HTTP/1.1 " + std::to_string(status) + " " + std::string(reason) + "\r\nContent-Type: application/json\r\n" +
            (status == 429 ? "Retry-After: 0\r\n" : "") + "Content-Length: " + std::to_string(body.size()) + "\r\n" +
            (keep ? "Connection: keep-alive\r\n\r\n" : "Connection: close\r\n\r\n") + std::string(body);
+}
+
+// The framed response with its body falsified (server_lies.hpp) and its
+// Content-Length set to match; unchanged when it is chunked or not a shape
+// the lies know.
+std::string lie_in(const std::string & framed, uint64_t draw) {
+    const size_t end = framed.find("\r\n\r\n");
+    Message resp;
+    if (end == std::string::npos || !parse_head(std::string_view(framed).substr(0, end), resp) ||
+        header(resp, "content-length") == nullptr) {
+        return framed;
+    }
+    const auto body = compeval::test::lie_about(framed.substr(end + 4), draw);
+    if (!body) {
+        return framed;
+    }
+    std::string out = resp.start_line + "\r\n";
+    for (const auto & [k, v] : resp.headers) {
+        out += k + ": " + (lower(k) == "content-length" ? std::to_string(body->size()) : v) + "\r\n";
+    }
+    return out + "\r\n" + *body;
 }
 
 void serve_client(const Options & opts, Stats & stats, int client) {
@@ -326,7 +176,20 @@ void serve_client(const Options & opts, Stats & stats, int client) {
             }
             continue;
         }
-        const auto [outcome, after] = stats.decide();
+        const auto [outcome, after, draw] = stats.decide();
+        if (outcome == Outcome::kHang) {
+            // Never answer, never close: only the client's timeout ends this.
+            std::this_thread::sleep_for(std::chrono::hours(24));
+            break;
+        }
+        if (outcome == Outcome::kTrickle) {
+            send_all(client,
+                     "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000000\r\n\r\n{");
+            while (send_all(client, " ")) {
+                std::this_thread::sleep_for(std::chrono::milliseconds(50));
+            }
+            break;
+        }
         std::string reply;
         if (outcome == Outcome::kError500 || outcome == Outcome::kError429) {
             reply = outcome == Outcome::kError500 ? canned(500, "Internal Server Error", keep)
@@ -357,6 +220,9 @@ void serve_client(const Options & opts, Stats & stats, int client) {
                 break;
             }
             reply = *framed;
+            if (outcome == Outcome::kLie) {
+                reply = lie_in(reply, draw);
+            }
         }
         if (!send_all(client, reply) || !keep) {
             break;
@@ -373,11 +239,14 @@ bool parse_rate(const char * s, double & out) {
 
 std::optional<Options> parse_args(int argc, char ** argv) {
     Options o;
-    const std::array<std::pair<std::string_view, double *>, 5> rates = {{{"--drop", &o.drop},
+    const std::array<std::pair<std::string_view, double *>, 8> rates = {{{"--drop", &o.drop},
                                                                          {"--reset", &o.reset},
                                                                          {"--delay", &o.delay},
                                                                          {"--error500", &o.error500},
-                                                                         {"--error429", &o.error429}}};
+                                                                         {"--error429", &o.error429},
+                                                                         {"--hang", &o.hang},
+                                                                         {"--trickle", &o.trickle},
+                                                                         {"--lie", &o.lie}}};
     for (int i = 1; i + 1 < argc; i += 2) {
         const std::string_view flag = argv[i];
         const std::string_view value = argv[i + 1];
@@ -391,6 +260,9 @@ std::optional<Options> parse_args(int argc, char ** argv) {
         } else if (flag == "--listen-port" || flag == "--delay-ms") {
             ok = num && *num < 65536;
             (flag == "--delay-ms" ? o.delay_ms : o.listen_port) = static_cast<int>(num.value_or(0));
+        } else if (flag == "--faults-after") {
+            ok = num.has_value();
+            o.faults_after = num.value_or(0);
         } else if (flag == "--seed") {
             ok = num.has_value();
             o.seed = num.value_or(0);
@@ -411,9 +283,11 @@ std::optional<Options> parse_args(int argc, char ** argv) {
             return std::nullopt;
         }
     }
-    if (argc % 2 == 0 || o.upstream_port == 0 || o.drop + o.reset + o.delay + o.error500 + o.error429 > 1.0) {
+    if (argc % 2 == 0 || o.upstream_port == 0 ||
+        o.drop + o.reset + o.delay + o.error500 + o.error429 + o.hang + o.trickle + o.lie > 1.0) {
         std::cerr << "usage: compeval_fault_proxy --upstream 127.0.0.1:PORT [--listen-port 0] [--seed 1] [--drop R]"
-                     " [--reset R] [--delay R --delay-ms MS] [--error500 R] [--error429 R] [--log FILE]"
+                     " [--reset R] [--delay R --delay-ms MS] [--error500 R] [--error429 R] [--hang R] [--trickle R]"
+                     " [--lie R] [--faults-after N] [--log FILE]"
                      " [--only PATH,PATH...]\n"
                      "(rates in [0,1], summing to at most 1; upstream must be 127.0.0.1)\n";
         return std::nullopt;
