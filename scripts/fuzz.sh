@@ -7,6 +7,7 @@
 #   scripts/fuzz.sh --runs 1000000       the long run: 10^6 executions per target
 #   scripts/fuzz.sh --seconds 60 gguf table
 #   scripts/fuzz.sh --runs 1000000 --parallel 2   two targets at a time
+#   scripts/fuzz.sh --runs 1000000 --seconds 1800 whichever comes first
 #
 # Each target starts from its seeds (the repository's own task, suite, domain
 # and zoo files, fuzz/seeds/TARGET/) and the inputs kept from earlier findings
@@ -18,15 +19,16 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 seconds=20
+seconds_given=""
 runs=""
 parallel=1
 targets=()
 while [ $# -gt 0 ]; do
   case "$1" in
-    --seconds) seconds="$2"; shift 2 ;;
+    --seconds) seconds="$2"; seconds_given=1; shift 2 ;;
     --runs) runs="$2"; shift 2 ;;
     --parallel) parallel="$2"; shift 2 ;;
-    -h|--help) sed -n '2,17p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,18p' "$0"; exit 0 ;;
     *) targets+=("$1"); shift ;;
   esac
 done
@@ -51,7 +53,10 @@ export OMP_NUM_THREADS=1
 
 mkdir -p build-fuzz/findings build-fuzz/logs
 limit=(-max_total_time="$seconds")
-if [ -n "$runs" ]; then limit=(-runs="$runs"); fi
+if [ -n "$runs" ]; then
+  limit=(-runs="$runs")
+  if [ -n "$seconds_given" ]; then limit+=(-max_total_time="$seconds"); fi
+fi
 # One target: fuzz it, then leave its table row in build-fuzz/logs/TARGET.row.
 fuzz_target() {
   local t="$1" corpus="build-fuzz/corpus/$1" log="build-fuzz/logs/$1.log"

@@ -105,6 +105,12 @@ std::vector<const ShardStore *> check_shards(const std::vector<ShardStore> & sha
                                 first.run.compeval_version, kVersion));
     }
     const int n = first.run.shard_count;
+    for (const auto & s : shards) {  // a damaged or hand-edited store may say shard 0/3 or 7/3
+        if (s.run.shard_count < 1 || s.run.shard_index < 1 || s.run.shard_index > s.run.shard_count) {
+            throw Error(fmt::format("{}: its store says shard {}/{}, which no --shard I/N makes", s.dir,
+                                    s.run.shard_index, s.run.shard_count));
+        }
+    }
     std::vector<const ShardStore *> by_index(static_cast<size_t>(n), nullptr);
     for (const auto & s : shards) {
         auto & slot = by_index[static_cast<size_t>(s.run.shard_index - 1)];
