@@ -17,6 +17,8 @@ if [ "${COMPEVAL_WITH_BROWSER:-0}" = 1 ]; then packages+=(chromium fonts-ipafont
 if [ "${COMPEVAL_WITH_LAB:-0}" = 1 ]; then packages+=(libtorch-dev libopenblas0-pthread libblas-dev); fi
 # scripts/fuzz.sh builds the parsers with clang and libFuzzer.
 if [ "${COMPEVAL_WITH_FUZZ:-0}" = 1 ]; then packages+=(clang libfuzzer-14-dev libomp-14-dev); fi
+# The Slurm recipe test runs a private single-node cluster (scripts/slurm-cluster.sh).
+if [ "${COMPEVAL_WITH_SLURM:-0}" = 1 ]; then packages+=(slurm-wlm munge); fi
 missing=()
 for p in "${packages[@]}"; do
   # npm may come with a Node.js that was not installed from Debian.

@@ -12,6 +12,8 @@ export COMPEVAL_WITH_BROWSER=1
 # The lab's trainer (libtorch) is tested in the Release run; libtorch is not
 # built with sanitizers, so the ASan+UBSan build leaves the trainer out.
 export COMPEVAL_WITH_LAB=1
+# docs/scale-out.md's job array runs on a real single-node Slurm cluster (as root).
+export COMPEVAL_WITH_SLURM=1
 
 bash scripts/setup.sh build-asan -DCOMPEVAL_SANITIZE=ON -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCOMPEVAL_WITH_LAB=OFF
 echo "== ASan+UBSan test run ==" >&2
