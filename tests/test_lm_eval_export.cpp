@@ -119,7 +119,7 @@ double stderr_of(double k, double n) {
 TEST(LmEvalExport, WritesLmEvalFileLayout) {
     const std::string run = write_run("lmeval-layout");
     const std::string out = run + "/lm-eval";
-    const auto files = write_lm_eval_outputs(run, out, kStamp);
+    const auto files = write_lm_eval_outputs(run, out, kStamp, true);
     ASSERT_EQ(files.size(), 12U);
     for (const std::string folder : {"org__large__chat", "small-base"}) {  // sanitize_model_name
         EXPECT_TRUE(fs::exists(out + "/" + folder + "/results_" + kStamp + ".json")) << folder;
@@ -149,7 +149,7 @@ TEST(LmEvalExport, WritesLmEvalFileLayout) {
 TEST(LmEvalExport, ScoresMatchHandCounts) {
     const std::string run = write_run("lmeval-scores");
     const std::string out = run + "/lm-eval";
-    write_lm_eval_outputs(run, out, kStamp);
+    write_lm_eval_outputs(run, out, kStamp, true);
     const json a = read_json(out + "/small-base/results_" + kStamp + ".json");
     const json & ra = a["results"];
     EXPECT_DOUBLE_EQ(ra["plane-ood_test_1_question"]["acc,none"], 2.0 / 3);
@@ -198,7 +198,7 @@ TEST(LmEvalExport, ScoresMatchHandCounts) {
 TEST(LmEvalExport, SampleLinesCarryLmEvalFields) {
     const std::string run = write_run("lmeval-samples");
     const std::string out = run + "/lm-eval";
-    write_lm_eval_outputs(run, out, kStamp);
+    write_lm_eval_outputs(run, out, kStamp, true);
     const std::string path = out + "/small-base/samples_color_test_plain_" + kStamp + ".jsonl";
     const auto lines = read_jsonl(path);
     std::vector<std::string> raw;
@@ -246,19 +246,19 @@ TEST(LmEvalExport, BadInputNamesFileAndLine) {
     const std::string dir = test::temp_dir("lmeval-bad");
     std::ofstream(dir + "/samples.jsonl", std::ios::binary)
         << sample("m", "t", "s", "v", 1, true).dump() << "\n{\"model\": \"m\", oops\n";
-    const std::string err = test::error_of([&] { write_lm_eval_outputs(dir, dir + "/out", kStamp); });
+    const std::string err = test::error_of([&] { write_lm_eval_outputs(dir, dir + "/out", kStamp, true); });
     EXPECT_NE(err.find(dir + "/samples.jsonl:2: malformed sample line"), std::string::npos) << err;
 
     json bad_gold = sample("m", "t", "s", "v", 1, true);
     bad_gold["gold"] = 5;
     std::ofstream(dir + "/samples.jsonl", std::ios::binary | std::ios::trunc) << bad_gold.dump() << "\n";
-    const std::string gold_err = test::error_of([&] { write_lm_eval_outputs(dir, dir + "/out", kStamp); });
+    const std::string gold_err = test::error_of([&] { write_lm_eval_outputs(dir, dir + "/out", kStamp, true); });
     EXPECT_NE(gold_err.find("samples.jsonl:1: gold 5"), std::string::npos) << gold_err;
 
-    EXPECT_NE(test::error_of([&] { write_lm_eval_outputs(dir, dir + "/out", "2026_11_28"); }).find("timestamp"),
+    EXPECT_NE(test::error_of([&] { write_lm_eval_outputs(dir, dir + "/out", "2026_11_28", true); }).find("timestamp"),
               std::string::npos);
     EXPECT_NE(test::error_of([&] {
-                  write_lm_eval_outputs(dir + "/nowhere", dir + "/out", kStamp);
+                  write_lm_eval_outputs(dir + "/nowhere", dir + "/out", kStamp, true);
               }).find("nowhere/samples.jsonl: cannot open"),
               std::string::npos);
 }

@@ -242,10 +242,24 @@ TEST(SuiteProgress, CountsModelsAndTasksAndPlansTheTokensDecoded) {
     // The plan is what the run decoded: the chunks' prefix trees, and the answers' share.
     EXPECT_EQ(events.back().suite_tokens_done, events.back().suite_tokens);
     EXPECT_GT(events.back().suite_tokens, 0U);
+    // The plan's requests are every step's (the store was empty); the requests'
+    // own tokens outnumber what is decoded, as the label words share their context.
+    std::map<std::pair<size_t, size_t>, size_t> totals;
+    for (const auto & e : events) {
+        totals[{e.model, e.task}] = e.total;
+    }
+    size_t requests = 0;
+    for (const auto & [step, total] : totals) {
+        requests += total;
+    }
+    EXPECT_EQ(events.back().suite_requests, requests);
+    EXPECT_GT(events.back().suite_tokens_requested, events.back().suite_tokens);
 
     // Resumed with everything stored: nothing is planned, every task begins done.
     const auto plan = plan_suite(suite, store, options.chunk);
     EXPECT_EQ(plan.tokens(), 0U);
+    EXPECT_EQ(plan.tokens_requested(), 0U);
+    EXPECT_EQ(plan.requests(), 0U);
     events.clear();
     run_suite(suite, store, options);
     for (const auto & e : events) {

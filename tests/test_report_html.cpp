@@ -33,8 +33,8 @@ TEST(ReportHtml, ChromiumDrawsEveryChartAndTheNumbersAgreeWithMarkdownAndJson) {
     const auto files = write_report_files(dir + "/run", {}, "2026-01-01T00-00-00.000000");
     const nlohmann::json & json = files.report.data;
 
-    // Explorer filters, and the counts they must give, from the JSON's samples.
-    const auto & samples = json["samples"];
+    // Explorer filters, and the counts they must give, from the report's samples.
+    const auto & samples = files.report.samples;
     const nlohmann::json filters = {{{"task", "toy"}},
                                     {{"task", "factory-defects"}, {"correct", "false"}},
                                     {{"class", "kind=k1"}, {"correct", "true"}},
@@ -59,17 +59,37 @@ TEST(ReportHtml, ChromiumDrawsEveryChartAndTheNumbersAgreeWithMarkdownAndJson) {
         EXPECT_GT(c["marks"].get<int>(), 2) << c["id"];
     }
 
+    // The explorer's first rows (no filter) are the first samples, every cell
+    // decoded from the page's string table; report.json leaves the samples to
+    // samples.jsonl.
+    const auto & rows = page["tables"]["samples-table"];
+    ASSERT_EQ(rows.size(), std::min<size_t>(samples.size(), 200));
+    for (size_t i = 0; i < rows.size(); i += 37) {
+        const auto & s = samples[i];
+        std::string fields;
+        for (const auto & [key, value] : s.fields) {
+            fields += (fields.empty() ? "" : " ") + key + "=" + value;
+        }
+        EXPECT_EQ(rows[i], nlohmann::json({s.model, s.task, s.split, s.id, s.variant, s.gold_text, s.pred_text,
+                                           s.correct ? "yes" : "no", fields}))
+            << i;
+    }
+    EXPECT_FALSE(nlohmann::json::parse(test::read_file(dir + "/run/report.json")).contains("samples"));
+    EXPECT_GT(page["timing"]["interactive_ms"].get<int>(), 0);
+    EXPECT_EQ(page["timing"]["filter_ms"].size(), 8U);  // the filter changes below (a value already set is no change)
+
     ASSERT_EQ(page["explorer"].size(), filters.size());
     for (size_t f = 0; f < filters.size(); ++f) {
         size_t expected = 0;
         for (const auto & s : samples) {
             const auto & want = filters[f];
-            bool match = !want.contains("task") || s["task"] == want["task"];
+            bool match = !want.contains("task") || s.task == want["task"];
             if (want.contains("correct")) {
-                match = match && s["correct"].get<bool>() == (want["correct"] == "true");
+                match = match && s.correct == (want["correct"] == "true");
             }
             if (want.contains("class")) {
-                match = match && s["fields"].value("kind", "") == "k1";
+                const auto kind = s.fields.find("kind");
+                match = match && kind != s.fields.end() && kind->second == "k1";
             }
             expected += match ? 1 : 0;
         }

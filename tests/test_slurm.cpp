@@ -147,7 +147,8 @@ TEST(Slurm, JobArrayOfTheRecipeCancelledRequeuedAndMergedGivesTheUnshardedBytes)
     test::write_toy_suite(work, 1200);
     std::ofstream(work + "/shard.sbatch") << shard_script;
     std::ofstream(work + "/merge.sbatch") << merge_script;
-    const auto whole = test::run_command("cd " + work + " && " + test::compeval_binary() + " run suite.yaml --out whole");
+    const auto whole =
+        test::run_command("cd " + work + " && " + test::compeval_binary() + " run suite.yaml --out whole");
     ASSERT_EQ(whole.exit_code, 0) << whole.err;
 
     // A short private path: munge's socket path must fit in sockaddr_un.

@@ -129,10 +129,11 @@ namespace {
 
 RunReport read_report(const std::string & run_dir, const ReportOptions & options) {
     verify_export_manifest(run_dir);  // nothing cut short or changed is reported as whole
-    const auto samples = read_run_samples(run_dir, options.metric);
+    RunReport report;
+    report.samples = read_run_samples(run_dir, options.metric);
+    const auto & samples = report.samples;
     const auto summary = read_json_file(run_dir + "/summary.json", true);
     const auto models = read_models(summary);
-    RunReport report;
     auto & data = report.data;
     data["run"] = run_dir;
     data["metric"] = options.metric;
@@ -347,7 +348,7 @@ RunReport read_report(const std::string & run_dir, const ReportOptions & options
     data["cost"] = cost_section(read_json_file(run_dir + "/cost.json", false), scores, data["findings"],
                                 {options.price_per_hour, options.iterations, options.seed, recipes});
 
-    // Per-layer curves and the samples themselves, for the charts and the explorer.
+    // Per-layer curves, for the charts.
     data["layers"] = nlohmann::json::array();
     for (const auto & row : summary) {
         if (row.contains("layer")) {
@@ -359,18 +360,6 @@ RunReport read_report(const std::string & run_dir, const ReportOptions & options
                                           {"value", value}});
             }
         }
-    }
-    data["samples"] = nlohmann::json::array();
-    for (const auto & s : samples) {
-        data["samples"].push_back({{"model", s.model},
-                                   {"task", s.task},
-                                   {"split", s.split},
-                                   {"id", s.id},
-                                   {"prompt", s.variant},
-                                   {"gold", s.gold_text},
-                                   {"pred", s.pred_text},
-                                   {"correct", s.correct},
-                                   {"fields", s.fields}});
     }
     set_report_language(data, options.lang);
     return report;

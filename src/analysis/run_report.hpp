@@ -7,6 +7,7 @@
 // recipe table (findings.hpp), whether compositional measures go with
 // task performance across models, and measured cost with a recommendation.
 // Everything is recomputed from the stored samples; nothing is re-scored.
+#include "analysis/run_samples.hpp"
 #include "analysis/statistics.hpp"
 
 #include <nlohmann/json.hpp>
@@ -33,6 +34,9 @@ struct ReportOptions {
 // NOLINTNEXTLINE(bugprone-exception-escape): nlohmann::json members may throw on copy; callers expect that.
 struct RunReport {
     nlohmann::json data;  // every number in the report, grouped by section
+    // The samples behind the numbers, for the HTML report's explorer. They are
+    // not in `data` (report.json): samples.jsonl already holds each of them.
+    std::vector<RunSample> samples;
 };
 
 RunReport build_report(const std::string & run_dir, const ReportOptions & options = {});

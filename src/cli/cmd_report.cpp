@@ -34,13 +34,15 @@ void add_report_command(CLI::App & app) {
         uint64_t seed = 1;
         double price_per_hour = 0;
         std::string lang = "en";
+        bool lm_eval_samples = false;
     };
     auto args = std::make_shared<Args>();
     auto * cmd = app.add_subcommand(
         "report",
         "Turn a run directory into the study's answers, recomputed from the stored samples: RUN/report.html\n"
         "(self-contained: charts, tables, sample explorer), RUN/report.md, RUN/report.json (every number)\n"
-        "and lm-evaluation-harness style results in RUN/lm-eval/.");
+        "and lm-evaluation-harness style results in RUN/lm-eval/ (with their per-task samples files\n"
+        "under --lm-eval-samples).");
     cmd->add_option("run", args->run, "Run directory (from compeval run)")->required();
     cmd->add_option("--metric", args->metric, "acc, acc_norm_tok, acc_norm_char or acc_calibrated")
         ->capture_default_str();
@@ -54,6 +56,9 @@ void add_report_command(CLI::App & app) {
     cmd->add_option("--lang", args->lang, "Language of the report's sentences: en or ja (the numbers are the same)")
         ->check(CLI::IsMember({"en", "ja"}))
         ->capture_default_str();
+    cmd->add_flag("--lm-eval-samples", args->lm_eval_samples,
+                  "Also write lm-eval's per-task samples files (its --log_samples): samples.jsonl again, in\n"
+                  "lm-eval's shape");
     cmd->callback([args] {
         ReportOptions options;
         options.metric = args->metric;
@@ -62,7 +67,7 @@ void add_report_command(CLI::App & app) {
         options.price_per_hour = args->price_per_hour;
         options.error_costs = parse_error_costs(args->costs);
         options.lang = args->lang;
-        const auto files = write_report_files(args->run, options, report_timestamp());
+        const auto files = write_report_files(args->run, options, report_timestamp(), args->lm_eval_samples);
         const auto lm_eval = std::count_if(files.written.begin(), files.written.end(), [](const std::string & p) {
             return p.find("/lm-eval/") != std::string::npos;
         });

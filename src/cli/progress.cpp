@@ -81,6 +81,13 @@ void SuiteProgressReporter::update(const SuiteProgress & p) {
         started_ = true;
         start_ = now;
         last_ = now;
+        if (p.suite_tokens_known && p.suite_tokens > 0) {
+            fmt::print(stderr,
+                       "suite plan: {} requests to score, {} tokens in them, {} to decode with shared prefixes "
+                       "decoded once ({:.2f}x fewer)\n",
+                       p.suite_requests, p.suite_tokens_requested, p.suite_tokens,
+                       static_cast<double>(p.suite_tokens_requested) / static_cast<double>(p.suite_tokens));
+        }
     }
     if (p.model != model_ || p.task != task_) {
         model_ = p.model;

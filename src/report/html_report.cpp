@@ -1,5 +1,6 @@
 #include "report/html_report.hpp"
 
+#include "report/explorer_samples.hpp"
 #include "report/html_report_body.hpp"
 #include "report/web_assets.hpp"
 
@@ -88,6 +89,9 @@ std::string report_html(const RunReport & report) {
     html += report_body(lang);
     html += R"(<script type="application/json" id="report-data">)";
     html += json_for_script(report.data);
+    html += "</script>\n";
+    html += R"(<script type="application/json" id="report-samples">)";
+    html += json_for_script(explorer_samples(report.samples));
     html += "</script>\n<script>\n";
     html += script_safe(web_assets::report_page_js());
     html += "\n</script>\n</body>\n</html>\n";

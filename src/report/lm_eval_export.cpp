@@ -265,9 +265,13 @@ std::pair<std::string, Scores> write_task_samples(const std::string & path, cons
         }
         hashes += sample["doc_hash"].get<std::string>() + sample["prompt_hash"].get<std::string>() +
                   sample["target_hash"].get<std::string>();
-        text += sample.dump() + "\n";
+        if (!path.empty()) {
+            text += sample.dump() + "\n";
+        }
     }
-    write_text(path, text);
+    if (!path.empty()) {
+        write_text(path, text);
+    }
     Scores scores;
     for (const auto & m : metrics) {
         scores.emplace_back(m, mean_with_stderr(values[m]));
@@ -276,7 +280,7 @@ std::pair<std::string, Scores> write_task_samples(const std::string & path, cons
 }
 
 std::vector<std::string> write_model(const std::string & model, const ModelRun & run, const std::string & out_dir,
-                                     const std::string & timestamp) {
+                                     const std::string & timestamp, bool log_samples) {
     const std::string sanitized = sanitize_model_name(model);
     const fs::path dir = fs::path(out_dir) / sanitized;
     std::error_code ec;
@@ -297,9 +301,13 @@ std::vector<std::string> write_model(const std::string & model, const ModelRun &
             throw Error("task '" + t.group + "' has the same name as the lm-eval task of another split/variant");
         }
         const auto metrics = metric_names(t.docs.front());
-        const std::string path = (dir / ("samples_" + name + "_" + timestamp + ".jsonl")).string();
+        // Without log_samples the samples are still hashed and scored, only not written.
+        const std::string path =
+            log_samples ? (dir / ("samples_" + name + "_" + timestamp + ".jsonl")).string() : std::string();
         auto [hash, task_scores] = write_task_samples(path, t, metrics);
-        written.push_back(path);
+        if (log_samples) {
+            written.push_back(path);
+        }
         groups[t.group].push_back(name);
         scores[name] = task_scores;
         configs[name] = task_config(name, t, metrics);
@@ -378,7 +386,7 @@ std::vector<std::string> write_model(const std::string & model, const ModelRun &
 }  // namespace
 
 std::vector<std::string> write_lm_eval_outputs(const std::string & run_dir, const std::string & out_dir,
-                                               const std::string & timestamp) {
+                                               const std::string & timestamp, bool log_samples) {
     // lm-eval finds the task and date in file names by the first and last '_'.
     if (timestamp.find_first_of("_/\\") != std::string::npos) {
         throw Error("timestamp '" + timestamp + "' must not contain '_', '/' or '\\'");
@@ -397,7 +405,7 @@ std::vector<std::string> write_lm_eval_outputs(const std::string & run_dir, cons
         if (run.tasks.empty()) {
             continue;  // only tasks lm-eval cannot hold (see ModelRun::left_out)
         }
-        const auto files = write_model(model, run, out_dir, timestamp);
+        const auto files = write_model(model, run, out_dir, timestamp, log_samples);
         written.insert(written.end(), files.begin(), files.end());
     }
     return written;

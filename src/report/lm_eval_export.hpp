@@ -4,7 +4,7 @@
 // anything that reads its files) can load compeval results:
 //
 //   OUT/<model_name_sanitized>/results_<timestamp>.json
-//   OUT/<model_name_sanitized>/samples_<task>_<timestamp>.jsonl   (one per task)
+//   OUT/<model_name_sanitized>/samples_<task>_<timestamp>.jsonl   (one per task, with log_samples)
 //
 // Mapping (lm-eval sources this follows: lm_eval/loggers/evaluation_tracker.py,
 // lm_eval/evaluator.py, lm_eval/evaluator_utils.py, lm_eval/api/task.py,
@@ -47,12 +47,13 @@
 namespace compeval {
 
 // Reads RUN/samples.jsonl (and RUN/summary.json when present, for parameter
-// counts) and writes one results file plus one samples file per task for each
-// model, returning their paths. `timestamp` is lm-eval's file date id,
+// counts) and writes one results file for each model, plus, with log_samples
+// (lm-eval's --log_samples), one samples file per task: samples.jsonl again in
+// lm-eval's shape, so only on request. Returns the paths written. `timestamp` is lm-eval's file date id,
 // datetime.now().isoformat() with ':' replaced by '-' (e.g.
 // 2026-11-28T22-41-07.123456). Throws compeval::Error naming the file and line
 // on bad input. A run without multiple-choice samples writes nothing.
 std::vector<std::string> write_lm_eval_outputs(const std::string & run_dir, const std::string & out_dir,
-                                               const std::string & timestamp);
+                                               const std::string & timestamp, bool log_samples);
 
 }  // namespace compeval

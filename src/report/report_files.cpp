@@ -34,7 +34,7 @@ std::string report_timestamp() {
 }
 
 ReportFiles write_report_files(const std::string & run_dir, const ReportOptions & options,
-                               const std::string & timestamp) {
+                               const std::string & timestamp, bool lm_eval_samples) {
     ReportFiles files;
     files.report = build_report(run_dir, options);
     files.markdown = report_markdown(files.report);
@@ -46,7 +46,7 @@ ReportFiles write_report_files(const std::string & run_dir, const ReportOptions 
     }
     write_text(run_dir + "/report.json", files.report.data.dump(2) + "\n");
     files.written.push_back(run_dir + "/report.json");
-    const auto lm_eval = write_lm_eval_outputs(run_dir, run_dir + "/lm-eval", timestamp);
+    const auto lm_eval = write_lm_eval_outputs(run_dir, run_dir + "/lm-eval", timestamp, lm_eval_samples);
     files.written.insert(files.written.end(), lm_eval.begin(), lm_eval.end());
     return files;
 }

@@ -1,6 +1,8 @@
-// The compeval report page. Every table, chart and the sample explorer are
-// drawn from the report's JSON embedded in the page (#report-data), the same
-// object compeval writes to report.json: one source for every number.
+// The compeval report page. Every table and chart is drawn from the report's
+// JSON embedded in the page (#report-data), the same object compeval writes to
+// report.json: one source for every number. The sample explorer reads the
+// run's samples from #report-samples, column by column with each text stored
+// once (report/explorer_samples.hpp).
 // Numbers print as the Markdown report prints them (3 decimals, signed effects).
 (function () {
   'use strict';
@@ -386,59 +388,68 @@
   }
 
   // ---- sample explorer ----
-  const samples = data.samples;
+  // Filters run over the index columns; only the rows shown become strings and DOM.
+  const S = JSON.parse(document.getElementById('report-samples').textContent);
+  const str = S.strings;
+  const total = S.correct.length;
+  const column = (name) => Int32Array.from(S[name]);
+  const cols = { model: column('model'), task: column('task'), split: column('split'), id: column('id'),
+    prompt: column('prompt'), gold: column('gold'), pred: column('pred'), fields: column('fields') };
+  const correctCol = Uint8Array.from(S.correct);
   const taskSelect = document.getElementById('filter-task');
   const classSelect = document.getElementById('filter-class');
   const correctSelect = document.getElementById('filter-correct');
   const option = (value, text) => el('option', { value }, text);
-  for (const task of [...new Set(samples.map((s) => s.task))].sort()) {
+  const distinct = (values) => [...new Set(values)].map((i) => str[i]).sort();
+  for (const task of distinct(cols.task)) {
     taskSelect.append(option(task, task));
   }
-  const classes = new Set();
-  for (const s of samples) {
-    for (const [k, v] of Object.entries(s.fields)) {
-      classes.add(`${k}=${v}`);
-    }
-  }
-  for (const c of [...classes].sort()) {
+  for (const c of distinct(S.field_sets.flat())) {
     classSelect.append(option(c, c));
   }
+  const indexOf = new Map(str.map((text, i) => [text, i]));
   const shown = 200;
   function applyFilters() {
-    const task = taskSelect.value;
-    const cls = classSelect.value;
-    const correct = correctSelect.value;
-    const matches = samples.filter((s) => {
-      if (task && s.task !== task) return false;
-      if (correct && String(s.correct) !== correct) return false;
-      if (cls) {
-        const eq = cls.indexOf('=');
-        if (s.fields[cls.slice(0, eq)] !== cls.slice(eq + 1)) return false;
-      }
-      return true;
-    });
+    const task = taskSelect.value ? (indexOf.get(taskSelect.value) ?? -2) : -1;
+    const cls = classSelect.value ? (indexOf.get(classSelect.value) ?? -2) : -1;
+    const correct = correctSelect.value === '' ? -1 : (correctSelect.value === 'true' ? 1 : 0);
+    // Which field sets hold the class: one test per set, not per sample.
+    const setMatches = Uint8Array.from(S.field_sets, (set) => (cls === -1 || set.includes(cls) ? 1 : 0));
+    const rows = [];
+    let matches = 0;
+    for (let i = 0; i < total; ++i) {
+      if (task !== -1 && cols.task[i] !== task) continue;
+      if (correct !== -1 && correctCol[i] !== correct) continue;
+      if (!setMatches[cols.fields[i]]) continue;
+      if (++matches <= shown) rows.push(i);
+    }
     const body = document.querySelector('#samples-table tbody');
-    body.replaceChildren(...matches.slice(0, shown).map((s) => el('tr', { class: s.correct ? 'right' : 'wrong' },
-      [s.model, s.task, s.split, s.id, s.prompt, s.gold, s.pred,
-        ja ? (s.correct ? '正解' : '不正解') : (s.correct ? 'yes' : 'no'),
-        Object.entries(s.fields).map(([k, v]) => `${k}=${v}`).join(' ')].map((c) => el('td', {}, c)))));
+    body.replaceChildren(...rows.map((i) => el('tr', { class: correctCol[i] ? 'right' : 'wrong' },
+      [str[cols.model[i]], str[cols.task[i]], str[cols.split[i]], str[cols.id[i]], str[cols.prompt[i]],
+        str[cols.gold[i]], str[cols.pred[i]],
+        ja ? (correctCol[i] ? '正解' : '不正解') : (correctCol[i] ? 'yes' : 'no'),
+        S.field_sets[cols.fields[i]].map((f) => str[f]).join(' ')].map((c) => el('td', {}, c)))));
     const count = document.getElementById('samples-count');
-    count.dataset.matches = String(matches.length);
+    count.dataset.matches = String(matches);
     count.textContent = ja
-      ? `${samples.length} 件のサンプルのうち ${matches.length} 件が条件に合います` +
-        (matches.length > shown ? `。最初の ${shown} 件を表示しています。` : '。')
-      : `${matches.length} of ${samples.length} samples match` +
-        (matches.length > shown ? `; the first ${shown} are shown.` : '.');
+      ? `${total} 件のサンプルのうち ${matches} 件が条件に合います` +
+        (matches > shown ? `。最初の ${shown} 件を表示しています。` : '。')
+      : `${matches} of ${total} samples match` +
+        (matches > shown ? `; the first ${shown} are shown.` : '.');
   }
   for (const s of [taskSelect, classSelect, correctSelect]) {
     s.addEventListener('change', applyFilters);
   }
   applyFilters();
 
+  // compevalReadyAt: milliseconds from navigation until every chart is drawn
+  // and the explorer filled (scripts/full-study.sh reports it).
   Promise.all(rendered).then(() => {
+    window.compevalReadyAt = performance.now();
     window.compevalReady = true;
   }).catch((e) => {
     console.error('chart failed: ' + e);
+    window.compevalReadyAt = performance.now();
     window.compevalReady = true;
   });
 })();

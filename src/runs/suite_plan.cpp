@@ -53,6 +53,7 @@ PlannedStep plan_loglikelihood(const Model & model, const std::string & sha, con
         for (size_t u = first; u < std::min(unique.size(), first + chunk); ++u) {
             if (mine[u] && !known.contains(hashes[u])) {
                 missing.push_back(&prepared.tokenized[unique[u]].tokens);
+                step.tokens_requested += missing.back()->size();
             }
         }
         step.requests += missing.size();
@@ -85,6 +86,7 @@ PlannedStep plan_answers(const Model & model, const std::string & sha, const Sui
                             static_cast<uint64_t>(std::max(r->max_tokens, 1));
         }
     }
+    step.tokens_requested = *step.tokens;  // each prompt is decoded whole: no prefix is shared
     return step;
 }
 
@@ -104,6 +106,16 @@ bool SuitePlan::tokens_known() const {
 uint64_t SuitePlan::tokens() const {
     return std::accumulate(steps.begin(), steps.end(), uint64_t{0},
                            [](uint64_t sum, const PlannedStep & s) { return sum + s.tokens.value_or(0); });
+}
+
+uint64_t SuitePlan::tokens_requested() const {
+    return std::accumulate(steps.begin(), steps.end(), uint64_t{0},
+                           [](uint64_t sum, const PlannedStep & s) { return sum + s.tokens_requested; });
+}
+
+size_t SuitePlan::requests() const {
+    return std::accumulate(steps.begin(), steps.end(), size_t{0},
+                           [](size_t sum, const PlannedStep & s) { return sum + s.requests; });
 }
 
 const PlannedStep * SuitePlan::find(size_t model, size_t task, size_t route) const {

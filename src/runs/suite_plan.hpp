@@ -22,12 +22,15 @@ struct PlannedStep {
     size_t route = 0;  // index into the task's routes
     size_t requests = 0;
     std::optional<uint64_t> tokens;  // unknown for a remote model (its tokenizer is the server's)
+    uint64_t tokens_requested = 0;   // the requests' own tokens, summed: what scoring each alone decodes
 };
 
 struct SuitePlan {
     std::vector<PlannedStep> steps;  // in the runner's order
     bool tokens_known() const;       // every step's tokens are planned
     uint64_t tokens() const;         // over the steps that have them
+    uint64_t tokens_requested() const;
+    size_t requests() const;
     const PlannedStep * find(size_t model, size_t task, size_t route) const;
 };
 

@@ -308,6 +308,8 @@ SuiteRunResult run_suite(const SuiteSpec & suite, ResultsStore & store, const Su
         progress.at.models = suite.models.size();
         progress.at.suite_tokens = progress.plan.tokens();
         progress.at.suite_tokens_known = progress.plan.tokens_known();
+        progress.at.suite_requests = progress.plan.requests();
+        progress.at.suite_tokens_requested = progress.plan.tokens_requested();
         for (const auto & task : suite.tasks) {
             progress.at.tasks += task.representation ? 0 : task.routes.size();
         }

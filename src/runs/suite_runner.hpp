@@ -29,7 +29,9 @@ struct SuiteProgress {
     size_t reused = 0;  // of `done`, found in the store when the task began
     uint64_t suite_tokens_done = 0;
     uint64_t suite_tokens = 0;
-    bool suite_tokens_known = false;  // false when a remote model's tokens cannot be planned
+    bool suite_tokens_known = false;      // false when a remote model's tokens cannot be planned
+    size_t suite_requests = 0;            // planned: the unique requests the store lacks
+    uint64_t suite_tokens_requested = 0;  // their own tokens summed (suite_tokens counts shared prefixes once)
 };
 
 struct SuiteRunOptions {

@@ -1,6 +1,7 @@
 // Opens a compeval HTML report in headless Chromium and reports, as one JSON
 // object on stdout, what a reader would see: console errors, what each chart
-// drew, the rendered tables, and the sample explorer's counts under filters.
+// drew, the rendered tables, the sample explorer's counts under filters, and
+// timing: when the page was ready (ms from navigation) and each filter change (ms).
 // Drives Chromium over the DevTools protocol with the `ws` package (NODE_PATH).
 //
 //   node check_report.mjs REPORT.html SCREENSHOT.png FILTERS.json
@@ -138,21 +139,32 @@ const text = await evaluate(`({
   paragraphs: [...document.querySelectorAll('p.howto, p.meta, p.note, #recipes p')].map((p) => p.textContent),
 })`);
 
+// Each filter change is timed from its change event until the table is laid out again.
 const explorer = [];
+const filterMs = [];
 for (const f of filters) {
-  explorer.push(await evaluate(`(() => {
+  const result = await evaluate(`(() => {
+    const times = [];
     const set = (id, value) => {
       const s = document.getElementById(id);
+      if (s.value === value) return true;
+      const start = performance.now();
       s.value = value;
       s.dispatchEvent(new Event('change'));
+      void document.getElementById('samples-table').offsetHeight;
+      times.push(performance.now() - start);
       return s.value === value;
     };
     const applied = set('filter-task', ${JSON.stringify(f.task ?? '')}) &&
       set('filter-class', ${JSON.stringify(f.class ?? '')}) && set('filter-correct', ${JSON.stringify(f.correct ?? '')});
     return { applied, matches: Number(document.getElementById('samples-count').dataset.matches),
-      rows: document.querySelectorAll('#samples-table tbody tr').length };
-  })()`));
+      rows: document.querySelectorAll('#samples-table tbody tr').length, times };
+  })()`);
+  filterMs.push(...result.times.map((t) => Math.round(t)));
+  delete result.times;
+  explorer.push(result);
 }
+const timing = { interactive_ms: Math.round(await evaluate('window.compevalReadyAt ?? -1')), filter_ms: filterMs };
 await evaluate(`(() => { for (const id of ['filter-task', 'filter-class', 'filter-correct']) {
   const s = document.getElementById(id); s.value = ''; s.dispatchEvent(new Event('change')); } })()`);
 
@@ -162,7 +174,7 @@ const shot = await send('Page.captureScreenshot', { format: 'png', captureBeyond
 writeFileSync(screenshotPath, Buffer.from(shot.data, 'base64'));
 
 clearTimeout(watchdog);
-process.stdout.write(JSON.stringify({ ready, consoleErrors, charts, tables, recommendation, explorer, text }) + '\n');
+process.stdout.write(JSON.stringify({ ready, consoleErrors, charts, tables, recommendation, explorer, text, timing }) + '\n');
 socket.close();
 // The profile can be removed only once Chromium has stopped writing to it.
 await new Promise((ok) => { browser.once('exit', ok); browser.kill('SIGTERM'); });
