@@ -111,16 +111,6 @@ long committed_requests(const std::string & store) {
     return count;
 }
 
-std::string last_word(const std::string & text) {
-    std::istringstream words(text);
-    std::string word;
-    std::string last;
-    while (words >> word) {
-        last = word;
-    }
-    return last;
-}
-
 TEST(Slurm, JobArrayOfTheRecipeCancelledRequeuedAndMergedGivesTheUnshardedBytes) {
     if (::geteuid() != 0) {
         GTEST_SKIP() << "a Slurm cluster needs root (slurmd runs every job as its user); CI runs as root";
@@ -215,7 +205,11 @@ TEST(Slurm, JobArrayOfTheRecipeCancelledRequeuedAndMergedGivesTheUnshardedBytes)
                                          << resubmit << "echo \"$again $merge\"\n";
     const auto resubmitted = test::run_command("cd " + work + " && bash resubmit.sh");
     ASSERT_EQ(resubmitted.exit_code, 0) << resubmitted.err;
-    const std::string final_merge = last_word(resubmitted.out);
+    std::istringstream new_ids(resubmitted.out);
+    std::string again;
+    std::string final_merge;
+    new_ids >> again >> final_merge;
+    ASSERT_FALSE(final_merge.empty()) << resubmitted.out;
     EXPECT_TRUE(wait_for([&] { return job_state(merge).first == "CANCELLED"; }, 60s));
     ASSERT_TRUE(wait_for(
         [&] {
