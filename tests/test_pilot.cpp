@@ -164,13 +164,21 @@ TEST(Pilot, TrainsAZooOnTheDomainAndResumes) {
     EXPECT_NE(summary.find("50k (2 seeds)"), std::string::npos) << summary;
     EXPECT_NE(summary.find("instruction tuning 50k-it0.5 vs 50k"), std::string::npos) << summary;
     EXPECT_NE(summary.find("Recommendation:"), std::string::npos) << summary;
+    // What goes to a person: the recipes' rows on unseen combinations and its sentence in the recommendation.
+    EXPECT_NE(summary.find("Confidence and review on unseen combinations (at <= 1% errors):"), std::string::npos)
+        << summary;
+    ASSERT_EQ(data["calibration"]["sentences"].size(), 2U);  // 50k and 50k-it0.5, seeds pooled
+    for (const auto & s : data["calibration"]["sentences"]) {
+        EXPECT_NE(summary.find("  - " + s.get<std::string>() + "\n"), std::string::npos) << summary;
+        EXPECT_NE(s.get<std::string>().find("unseen combinations"), std::string::npos) << s;
+    }
 
     // Again: the zoo is reused and every request comes from the store, with
     // the same numbers (only the measured load times differ).
     const auto again = run_pilot(options);
     EXPECT_EQ(again.run.scored, 0U);
     EXPECT_GT(again.run.reused, 0U);
-    for (const char * section : {"findings", "recipes", "tasks"}) {
+    for (const char * section : {"findings", "recipes", "tasks", "calibration"}) {
         EXPECT_EQ(again.report.report.data[section], data[section]) << section;
     }
 }
@@ -201,6 +209,7 @@ TEST(Pilot, ComparesGivenModelsAndSummarizesInJapanese) {
     EXPECT_NE(summary.find("未見"), std::string::npos) << summary;
     EXPECT_NE(summary.find("tiny-f32"), std::string::npos) << summary;
     EXPECT_NE(summary.find("推奨:"), std::string::npos) << summary;
+    EXPECT_NE(summary.find("未見の組み合わせでの確信度と人の確認 (誤り 1% 以下):"), std::string::npos) << summary;
     // A model file that is not there, or an argument that is neither, is refused by name.
     options.models = {dir + "/missing.gguf"};
     EXPECT_THROW(run_pilot(options), Error);

@@ -52,7 +52,7 @@ TEST(ReportHtml, ChromiumDrawsEveryChartAndTheNumbersAgreeWithMarkdownAndJson) {
 
     EXPECT_TRUE(page["ready"].get<bool>());
     EXPECT_TRUE(page["consoleErrors"].empty()) << page["consoleErrors"].dump(1);
-    ASSERT_EQ(page["charts"].size(), 7U);
+    ASSERT_EQ(page["charts"].size(), 9U);
     for (const auto & c : page["charts"]) {
         EXPECT_FALSE(c["empty"].get<bool>()) << c["id"];
         EXPECT_EQ(c["svg"].get<int>(), 1) << c["id"];
@@ -155,6 +155,17 @@ TEST(ReportHtml, ChromiumDrawsEveryChartAndTheNumbersAgreeWithMarkdownAndJson) {
         EXPECT_EQ(tables["cost-table"][i][4], fmt::format("{:.2f}", m["items_per_s"].get<double>()));
         for (size_t c : {0, 4, 5, 6, 9, 10, 11, 12}) {
             EXPECT_EQ(tables["cost-table"][i][c].get<std::string>(), md_cost[i][c]) << i << "," << c;
+        }
+    }
+    // Risk and review: one row per model and split, the same cells in HTML and Markdown.
+    const auto md_calibration = test::markdown_table(files.markdown, "## Risk and review");
+    ASSERT_EQ(md_calibration.size(), json["calibration"]["models"].size());
+    ASSERT_EQ(tables["calibration-table"].size(), md_calibration.size());
+    ASSERT_GT(md_calibration.size(), 0U);
+    for (size_t i = 0; i < md_calibration.size(); ++i) {
+        ASSERT_EQ(tables["calibration-table"][i].size(), md_calibration[i].size());
+        for (size_t c = 0; c < md_calibration[i].size(); ++c) {
+            EXPECT_EQ(tables["calibration-table"][i][c].get<std::string>(), md_calibration[i][c]) << i << "," << c;
         }
     }
     const std::string recommended = json["cost"]["recommendation"]["model"].is_null()

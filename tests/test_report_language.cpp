@@ -238,7 +238,7 @@ TEST(ReportLanguage, JapaneseReportHasTheEnglishNumbersCellByCell) {
     for (const auto * page : {&page_en, &page_ja}) {
         EXPECT_TRUE((*page)["ready"].get<bool>());
         EXPECT_TRUE((*page)["consoleErrors"].empty()) << (*page)["consoleErrors"].dump(1);
-        ASSERT_EQ((*page)["charts"].size(), 7U);
+        ASSERT_EQ((*page)["charts"].size(), 9U);
         for (const auto & c : (*page)["charts"]) {
             EXPECT_FALSE(c["empty"].get<bool>()) << c["id"];
             EXPECT_EQ(c["svg"].get<int>(), 1) << c["id"];
@@ -293,6 +293,17 @@ TEST(ReportLanguage, JapaneseReportHasTheEnglishNumbersCellByCell) {
         EXPECT_TRUE(has_japanese(reason)) << reason;
         EXPECT_FALSE(has_stray_space(reason)) << reason;
         EXPECT_EQ(decimals(reason), decimals(reasons_en[i].get<std::string>())) << reason;
+    }
+    // The recommendation's sentence per model on what goes to a person: Japanese, with the English numbers.
+    const auto & risk_en = en.report.data["cost"]["recommendation"]["risk"];
+    const auto & risk_ja = ja.report.data["cost"]["recommendation"]["risk"];
+    ASSERT_EQ(risk_ja.size(), risk_en.size());
+    ASSERT_FALSE(risk_ja.empty());
+    for (size_t i = 0; i < risk_ja.size(); ++i) {
+        const std::string sentence = risk_ja[i].get<std::string>();
+        EXPECT_TRUE(has_japanese(sentence)) << sentence;
+        EXPECT_FALSE(has_stray_space(sentence)) << sentence;
+        EXPECT_EQ(decimals(sentence), decimals(risk_en[i].get<std::string>())) << sentence;
     }
     for (const auto & row : ja.report.data["instruction_tuning_by_route"]) {
         for (const auto & r : row["routes"]) {
@@ -385,6 +396,11 @@ TEST(ReportLanguage, JapaneseReportHasTheEnglishNumbersCellByCell) {
         }
         data["cost"].erase("unit");
         data["cost"]["recommendation"].erase("reasons");
+        data["cost"]["recommendation"].erase("risk");
+        data["calibration"].erase("sentences");
+        for (auto & r : data["calibration"]["seen_vs_unseen"]) {
+            r.erase("verdict");
+        }
         return data;
     };
     EXPECT_EQ(en.report.data["lang"], "en");

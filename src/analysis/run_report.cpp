@@ -1,6 +1,7 @@
 #include "analysis/run_report.hpp"
 
 #include "analysis/ability_correlation.hpp"
+#include "analysis/calibration_section.hpp"
 #include "analysis/cost_analysis.hpp"
 #include "analysis/findings.hpp"
 #include "analysis/quantization_drift.hpp"
@@ -347,6 +348,16 @@ RunReport read_report(const std::string & run_dir, const ReportOptions & options
     data["ability_correlation"] = ability_correlation(pooled_by_recipe(performance, recipes), measures);
     data["cost"] = cost_section(read_json_file(run_dir + "/cost.json", false), scores, data["findings"],
                                 {options.price_per_hour, options.iterations, options.seed, recipes});
+    std::map<std::string, double> machine_per_1k;  // in the review's currency only when priced per hour
+    for (const auto & m : data["cost"]["models"]) {
+        if (options.price_per_hour > 0 && m.value("measured", false)) {
+            machine_per_1k[m["model"].get<std::string>()] = m["cost_per_1k_items"].get<double>();
+        }
+    }
+    data["calibration"] =
+        calibration_section(samples, {options.max_errors, options.review_cost, options.error_costs, options.iterations,
+                                      options.seed, recipes, options.lang, machine_per_1k});
+    data["cost"]["recommendation"]["risk"] = data["calibration"]["sentences"];
 
     // Per-layer curves, for the charts.
     data["layers"] = nlohmann::json::array();
@@ -372,6 +383,10 @@ RunReport read_report(const std::string & run_dir, const ReportOptions & options
 // in one line naming the run, never a crash or a silent default.
 RunReport build_report(const std::string & run_dir, const ReportOptions & options) {
     check_report_language(options.lang);
+    if (options.max_errors.empty() ||
+        std::any_of(options.max_errors.begin(), options.max_errors.end(), [](double e) { return !(e > 0 && e < 1); })) {
+        throw Error("the target error rates (--max-error) must be between 0 and 1");
+    }
     try {
         return read_report(run_dir, options);
     } catch (const nlohmann::json::exception & e) {

@@ -5,7 +5,8 @@
 // error figure, per-layer curves, the findings table (instruction-tuning and
 // scale effects per family and task, the seeds of a recipe pooled) with the
 // recipe table (findings.hpp), whether compositional measures go with
-// task performance across models, and measured cost with a recommendation.
+// task performance across models, measured cost with a recommendation, and
+// how far each answer's confidence can be trusted (calibration_section.hpp).
 // Everything is recomputed from the stored samples; nothing is re-scored.
 #include "analysis/run_samples.hpp"
 #include "analysis/statistics.hpp"
@@ -27,6 +28,10 @@ struct ReportOptions {
     std::map<std::string, double> error_costs;
     // Price of the machine per hour; 0 reports machine-seconds per 1k items.
     double price_per_hour = 0;
+    // Selective prediction: the target error rates (the first is the
+    // recommendation's) and the price of sending one item to a person (< 0: not priced).
+    std::vector<double> max_errors = {0.01, 0.05};
+    double review_cost = -1;
     // The language of every sentence in the report: "en" or "ja" (numbers are the same).
     std::string lang = "en";
 };

@@ -6,6 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include <algorithm>
+#include <cmath>
+#include <limits>
 #include <fstream>
 
 namespace compeval {
@@ -17,6 +19,24 @@ std::string trim_space(const std::string & s) {
 }
 
 }  // namespace
+
+double answer_confidence(const std::vector<double> & logprobs, int64_t pred) {
+    if (pred < 0) {
+        return 0.0;
+    }
+    if (static_cast<size_t>(pred) >= logprobs.size()) {
+        return std::numeric_limits<double>::quiet_NaN();
+    }
+    const double peak = *std::max_element(logprobs.begin(), logprobs.end());
+    if (!std::isfinite(peak)) {
+        return std::numeric_limits<double>::quiet_NaN();
+    }
+    double sum = 0;
+    for (const double lp : logprobs) {
+        sum += std::exp(lp - peak);
+    }
+    return std::exp(logprobs[static_cast<size_t>(pred)] - peak) / sum;
+}
 
 std::vector<RunSample> read_run_samples(const std::string & run_dir, const std::string & metric) {
     const std::string path = run_dir + "/samples.jsonl";
@@ -75,6 +95,19 @@ std::vector<RunSample> read_run_samples(const std::string & run_dir, const std::
             }
             if (s.choice_logprobs.size() != j.at("choices").size()) {
                 s.choice_logprobs.clear();  // not every choice was scored by likelihood
+            }
+            // Outcomes beyond the choices (a pair comparison's "equal") have no probability of their own.
+            const bool one_per_choice = texts.size() == j.at("choices").size();
+            if (route == "first_token" && one_per_choice) {
+                std::vector<double> first;
+                for (const auto & c : j.at("choices")) {
+                    const auto lp = c.find("first_token_logprob");  // null: -infinity in JSON
+                    first.push_back(lp != c.end() && lp->is_number() ? lp->get<double>()
+                                                                     : -std::numeric_limits<double>::infinity());
+                }
+                s.confidence = answer_confidence(first, pred_index);
+            } else if (route != "generate" && one_per_choice && !s.choice_logprobs.empty()) {
+                s.confidence = answer_confidence(s.choice_logprobs, pred_index);
             }
             if (j.contains("distribution")) {
                 s.total_variation = j.at("distribution").at("total_variation").get<double>();

@@ -27,11 +27,22 @@ struct RunSample {
     // from the raters' (NaN where the task has none).
     double total_variation = std::numeric_limits<double>::quiet_NaN();
     double jensen_shannon = std::numeric_limits<double>::quiet_NaN();
-    bool separate_boundary = false;             // a choice needed the separate token boundary (tokenize_request)
-    int64_t pred = -1;                          // the predicted choice under the metric (-1: no answer)
-    std::vector<double> choice_logprobs;        // each choice's summed log-likelihood (log-likelihood routes)
+    bool separate_boundary = false;       // a choice needed the separate token boundary (tokenize_request)
+    int64_t pred = -1;                    // the predicted choice under the metric (-1: no answer)
+    std::vector<double> choice_logprobs;  // each choice's summed log-likelihood (log-likelihood routes)
+    // The probability of the predicted answer among the choices (answer_confidence);
+    // NaN where the route gives none.
+    double confidence = std::numeric_limits<double>::quiet_NaN();
     std::map<std::string, std::string> fields;  // kept per-item fields (class, slot values, ...)
 };
+
+// The probability of the chosen answer over the choices: the choices'
+// summed log-likelihoods (the first-token route: their first tokens'
+// log-probabilities, an unlisted label at the least listed one's, its upper
+// bound) normalized to sum to 1. The first-token route's "no answer" (no
+// label listed) is confidence 0. NaN for generated answers (no probabilities)
+// and for pair comparisons with an "equal" outcome (not one of the choices).
+double answer_confidence(const std::vector<double> & logprobs, int64_t pred);
 
 // Throws compeval::Error naming RUN/samples.jsonl and the line on bad input.
 // Lines of the first-token and generative routes, which predict under "acc"

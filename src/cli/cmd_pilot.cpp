@@ -81,6 +81,7 @@ void add_pilot_command(CLI::App & app) {
         ->check(CLI::IsMember({"en", "ja"}))
         ->capture_default_str();
     cmd->add_option("--cost", args->costs, "Cost of an error kind, GOLD->PRED=COST (e.g. defect->fine=5); default 1");
+    add_selective_options(*cmd, args->options.report.max_errors, args->options.report.review_cost);
     cmd->add_option("-t,--threads", args->options.threads, "CPU threads (0 = all)")->capture_default_str();
     cmd->add_option("-b,--batch", args->options.batch, "Tokens per llama_decode call")->capture_default_str();
     cmd->callback([args] {

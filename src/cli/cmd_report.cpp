@@ -25,6 +25,19 @@ std::map<std::string, double> parse_error_costs(const std::vector<std::string> &
     return out;
 }
 
+void add_selective_options(CLI::App & cmd, std::vector<double> & max_errors, double & review_cost) {
+    cmd.add_option("--max-error", max_errors,
+                   "Target error rates of the answers a model gives alone (comma-separated; the first is the\n"
+                   "recommendation's): the confidence threshold, the share answered alone and the share to a person")
+        ->delimiter(',')
+        ->check(CLI::Range(1e-9, 1.0 - 1e-9))
+        ->capture_default_str();
+    cmd.add_option("--review-cost", review_cost,
+                   "Cost of a person checking one item (same unit as --cost): the report adds the cheapest\n"
+                   "confidence threshold and its total cost per 1k items")
+        ->check(CLI::NonNegativeNumber);
+}
+
 void add_report_command(CLI::App & app) {
     struct Args {
         std::string run;
@@ -35,6 +48,8 @@ void add_report_command(CLI::App & app) {
         double price_per_hour = 0;
         std::string lang = "en";
         bool lm_eval_samples = false;
+        std::vector<double> max_errors = ReportOptions{}.max_errors;
+        double review_cost = -1;
     };
     auto args = std::make_shared<Args>();
     auto * cmd = app.add_subcommand(
@@ -56,6 +71,7 @@ void add_report_command(CLI::App & app) {
     cmd->add_option("--lang", args->lang, "Language of the report's sentences: en or ja (the numbers are the same)")
         ->check(CLI::IsMember({"en", "ja"}))
         ->capture_default_str();
+    add_selective_options(*cmd, args->max_errors, args->review_cost);
     cmd->add_flag("--lm-eval-samples", args->lm_eval_samples,
                   "Also write lm-eval's per-task samples files (its --log_samples): samples.jsonl again, in\n"
                   "lm-eval's shape");
@@ -67,6 +83,8 @@ void add_report_command(CLI::App & app) {
         options.price_per_hour = args->price_per_hour;
         options.error_costs = parse_error_costs(args->costs);
         options.lang = args->lang;
+        options.max_errors = args->max_errors;
+        options.review_cost = args->review_cost;
         const auto files = write_report_files(args->run, options, report_timestamp(), args->lm_eval_samples);
         const auto lm_eval = std::count_if(files.written.begin(), files.written.end(), [](const std::string & p) {
             return p.find("/lm-eval/") != std::string::npos;

@@ -28,4 +28,7 @@ void add_chat_templates_command(CLI::App & app);
 // --cost GOLD->PRED=COST options as a map; throws compeval::Error naming a malformed one.
 std::map<std::string, double> parse_error_costs(const std::vector<std::string> & costs);
 
+// --max-error and --review-cost (selective prediction), into the report's options.
+void add_selective_options(CLI::App & cmd, std::vector<double> & max_errors, double & review_cost);
+
 }  // namespace compeval::cli

@@ -3,6 +3,7 @@
 #include <fmt/core.h>
 
 #include <map>
+#include <set>
 
 namespace compeval {
 namespace {
@@ -66,6 +67,46 @@ struct Row {
     size_t models = 0;
     size_t measured = 0;
 };
+
+// Per model or recipe on unseen combinations: calibration, the share it may
+// answer alone at the first target error rate, and what the threshold set on
+// seen combinations lets through there.
+std::string risk_table(const nlohmann::json & c, bool ja) {
+    if (!c.contains("models") || c["models"].empty()) {
+        return "";
+    }
+    const double target = c["max_errors"][0].get<double>();
+    constexpr const char * kRiskColumns = "{:<22} {:>24} {:>20} {:>32}\n";
+    std::string out =
+        ja ? fmt::format("未見の組み合わせでの確信度と人の確認 (誤り {:g}% 以下):\n", 100 * target)
+           : fmt::format("Confidence and review on unseen combinations (at <= {:g}% errors):\n", 100 * target);
+    out += fmt::format(kRiskColumns, ja ? "モデル" : "model", ja ? "ECE [95% 信頼区間]" : "ECE [95% CI]",
+                       ja ? "単独で答える割合" : "answered alone",
+                       ja ? "既見のしきい値: 単独, 誤り" : "seen threshold: alone, errors");
+    std::set<std::string> tasks;
+    for (const auto & m : c["models"]) {
+        tasks.insert(m["task"].get<std::string>());
+    }
+    for (const auto & m : c["models"]) {
+        if (m["split"] == "seen") {
+            continue;
+        }
+        const std::string name = m["model"].get<std::string>() +
+                                 (tasks.size() > 1 ? " (" + m["task"].get<std::string>() + ")" : std::string());
+        const auto & cov = m["selective"][0]["coverage"];
+        std::string rule = "-";
+        if (m.contains("seen_threshold") && !m["seen_threshold"][0]["threshold"].is_null()) {
+            const auto & r = m["seen_threshold"][0];
+            rule = fmt::format("{:.0f}%, {:.1f}%", 100 * r["coverage"]["estimate"].get<double>(),
+                               100 * r["risk"]["estimate"].get<double>());
+        }
+        out += fmt::format(kRiskColumns, name, interval(m["ece"]),
+                           fmt::format("{:.0f}% [{:.0f}, {:.0f}]", 100 * cov["estimate"].get<double>(),
+                                       100 * cov["low"].get<double>(), 100 * cov["high"].get<double>()),
+                           rule);
+    }
+    return out;
+}
 
 }  // namespace
 
@@ -156,10 +197,14 @@ std::string pilot_summary(const nlohmann::json & report) {
     if (shown == 0) {
         out += std::string(w.no_findings) + "\n";
     }
+    out += risk_table(report.value("calibration", nlohmann::json::object()), ja);
     const auto & rec = report["cost"]["recommendation"];
     out += std::string(w.recommendation) + " " +
            (rec["model"].is_null() ? std::string(w.none) : rec["model"].get<std::string>()) + "\n";
     for (const auto & r : rec["reasons"]) {
+        out += "  - " + r.get<std::string>() + "\n";
+    }
+    for (const auto & r : rec.value("risk", nlohmann::json::array())) {
         out += "  - " + r.get<std::string>() + "\n";
     }
     return out;

@@ -49,6 +49,19 @@ all items, with an exact permutation p-value.</p>
 <h2>Cost</h2>
 <p class="note" id="cost-unit"></p>
 <section id="cost"></section>
+<h2>Risk and review: how far the confidence can be trusted</h2>
+<p class="howto">Confidence is the probability of the chosen answer, the choices' likelihoods normalized to sum to 1
+(generated answers have none). <b>Calibration</b>: answers in 10 equal-width confidence bins, each bin's accuracy
+against its mean confidence (on the diagonal: confidence means what it says; below it: overconfident); ECE weighs
+the bins' gaps by their answers, Brier is the mean (confidence - correct)<sup>2</sup>. <b>Selective
+prediction</b>: answers below a confidence threshold go to a person; the curve is the error rate among the answers
+kept against the share kept, and <i>alone at &le; e</i> is the largest share kept with at most e errors. The seen
+threshold is set on seen combinations and tried on unseen ones, as a team would set it before meeting new
+combinations. Intervals: 95% bootstrap over items.</p>
+<section id="calibration"></section>
+<div class="chart" id="chart-reliability"></div>
+<div class="chart" id="chart-risk-coverage"></div>
+<section id="calibration-seen-unseen"></section>
 <h2>Accuracy per task and split</h2>
 <section id="accuracy"></section>
 <div id="distribution-block" hidden>
@@ -131,6 +144,17 @@ const char * kJapanese = R"(<body>
 <h2>コスト</h2>
 <p class="note" id="cost-unit"></p>
 <section id="cost"></section>
+<h2>リスクと確認: 確信度はどこまで信頼できるか</h2>
+<p class="howto">確信度は選んだ答えの確率です (選択肢の尤度を合計 1 に正規化。生成した答えにはありません)。
+<b>較正</b>: 答えを確信度で 10 等分した区間に分け、区間ごとの正解率を平均確信度と比べます (対角線上なら確信度は
+そのとおりの意味を持ち、下なら過信です)。ECE は区間ごとの差を回答数で重み付けし、Brier は (確信度 - 正誤)<sup>2</sup>
+の平均です。<b>選択的予測</b>: しきい値未満の答えは人が確認します。曲線は、残した答えの中の誤り率と残した割合です。
+<i>単独 (誤り e 以下)</i> は、誤りを e 以下に保って残せる最大の割合です。既見のしきい値は既見の組み合わせで決め、
+未見の組み合わせに当てはめたものです。区間: 項目の 95% ブートストラップ。</p>
+<section id="calibration"></section>
+<div class="chart" id="chart-reliability"></div>
+<div class="chart" id="chart-risk-coverage"></div>
+<section id="calibration-seen-unseen"></section>
 <h2>タスク・分割ごとの正解率</h2>
 <section id="accuracy"></section>
 <div id="distribution-block" hidden>

@@ -1,5 +1,7 @@
 #include "report/markdown_report.hpp"
 
+#include "report/calibration_markdown.hpp"
+
 #include <fmt/core.h>
 
 #include <algorithm>
@@ -271,6 +273,7 @@ std::string report_markdown(const RunReport & report) {
         md += fmt::format("| {} | {} | {} |\n", b["model"].get<std::string>(), b["answers"].get<size_t>(),
                           b["separate"].get<size_t>());
     }
+    md += calibration_markdown(d["calibration"], L.ja);
     const auto & cost = d["cost"];
     md += fmt::format(
         fmt::runtime(
@@ -308,6 +311,7 @@ std::string report_markdown(const RunReport & report) {
     for (const auto & r : rec["reasons"]) {
         md += "- " + r.get<std::string>() + "\n";
     }
+    md += calibration_recommendation_markdown(rec.value("risk", nlohmann::json::array()), L.ja);
     return md;
 }
 

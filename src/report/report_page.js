@@ -46,6 +46,16 @@
       '混同行列 (正答と予測の組ごとの件数、項目とプロンプトの合計)',
     'Nothing to draw: this run has no data for this chart.': '描画なし: この実行にはこのグラフのデータがありません。',
     'No model is recommended on this evidence.': 'この結果から推奨できるモデルはありません。',
+    'What goes to a person (confidence threshold):': '人の確認に回す割合 (確信度のしきい値):',
+    confidence: '確信度', 'ECE [95% CI]': 'ECE [95% 信頼区間]', 'Brier [95% CI]': 'Brier [95% 信頼区間]',
+    'seen threshold on unseen: alone, errors': '既見のしきい値を未見に: 単独、誤り', 'ECE seen': 'ECE 既見', 'ECE unseen': 'ECE 未見',
+    'overconfidence seen': '既見の過信', 'overconfidence unseen': '未見の過信',
+    'Brier unseen - seen [95% CI]': 'Brier 未見 - 既見 [95% 信頼区間]', 'answered alone': '単独で答える割合',
+    'error rate among them': 'その中の誤り率',
+    'Calibration: accuracy against mean confidence in 10 confidence bins (on the diagonal: confidence means what it says)':
+      '較正: 確信度で 10 等分した区間ごとの平均確信度と正解率 (対角線上なら確信度はそのとおりの意味を持ちます)',
+    'Risk-coverage: errors among the answers a model gives alone against the share it gives alone':
+      'リスクとカバー率: モデルが単独で答える割合と、その答えの中の誤り率',
   };
   const ja = data.lang === 'ja';
   const t = (text) => (ja && JA[text] !== undefined ? JA[text] : text);
@@ -111,6 +121,11 @@
     el('p', { class: 'verdict' }, rec.model === null ? t('No model is recommended on this evidence.')
       : `${ja ? '推奨: ' : 'Recommended: '}${rec.model}`),
     el('ul', {}, rec.reasons.map((r) => el('li', {}, r))));
+  if ((rec.risk || []).length > 0) {
+    document.getElementById('recommendation').append(
+      el('p', {}, t('What goes to a person (confidence threshold):')),
+      el('ul', { id: 'risk-sentences' }, rec.risk.map((r) => el('li', {}, r))));
+  }
 
   // ---- tables ----
   document.getElementById('findings').append(table('findings-table',
@@ -216,6 +231,34 @@
       m.measured ? fixed(m.latency_ms_per_item, 1) : '-', fixed(m.peak_rss_bytes / 1e6, 1),
       m.measured ? m.cost_per_1k_items.toPrecision(4) : '-', m.accuracy ? fixed(m.accuracy.estimate) : '-',
       m.on_pareto_frontier ? t('yes') : '', m.quant || t('as given'), m.bits_per_weight ? fixed(m.bits_per_weight, 2) : '-'])));
+
+  // ---- risk and review ----
+  const calib = data.calibration;
+  const pct = (i) => `${(100 * i.estimate).toFixed(0)}% [${(100 * i.low).toFixed(0)}, ${(100 * i.high).toFixed(0)}]`;
+  const ci = (i) => `${fixed(i.estimate)} [${fixed(i.low)}, ${fixed(i.high)}]`;
+  const threshold = (x) => (x === null ? '-' : String(+x.toPrecision(6)));
+  const priced = calib.review_cost !== undefined;
+  document.getElementById('calibration').append(table('calibration-table',
+    ['model', 'task', 'split', 'answers', 'accuracy', 'confidence', 'ECE [95% CI]', 'Brier [95% CI]',
+      ...calib.max_errors.map((e) => (ja ? `単独 (誤り ${+(100 * e).toPrecision(6)}% 以下、しきい値)`
+        : `alone at <= ${+(100 * e).toPrecision(6)}% (threshold)`)),
+      'seen threshold on unseen: alone, errors',
+      ...(priced ? [ja ? `確認 1 件 ${calib.review_cost} で最安: 1,000 件あたり、確認`
+        : `cheapest at ${calib.review_cost}/review: cost per 1k, reviewed`] : [])],
+    calib.models.map((m) => [m.model, m.task, m.split, m.answers, fixed(m.accuracy), fixed(m.confidence), ci(m.ece), ci(m.brier),
+      ...m.selective.map((x) => `${pct(x.coverage)} (${threshold(x.threshold)})`),
+      m.seen_threshold && m.seen_threshold[0].threshold !== null
+        ? `${(100 * m.seen_threshold[0].coverage.estimate).toFixed(0)}%, ${(100 * m.seen_threshold[0].risk.estimate).toFixed(1)}%`
+        : '-',
+      ...(priced ? [`${fixed(m.review.cost_per_1k.estimate, 2)} [${fixed(m.review.cost_per_1k.low, 2)}, ` +
+        `${fixed(m.review.cost_per_1k.high, 2)}] (${(100 * m.review.review_share).toFixed(0)}%)`] : [])])));
+  document.getElementById('calibration-seen-unseen').append(table('calibration-seen-unseen-table',
+    ['model', 'task', 'ECE seen', 'ECE unseen', 'overconfidence seen', 'overconfidence unseen',
+      'Brier unseen - seen [95% CI]', 'verdict'],
+    calib.seen_vs_unseen.map((r) => [r.model, r.task, fixed(r.ece_seen), fixed(r.ece_unseen),
+      signed(r.overconfidence_seen), signed(r.overconfidence_unseen),
+      `${signed(r.brier_difference.estimate)} [${signed(r.brier_difference.low)}, ${signed(r.brier_difference.high)}]`,
+      r.verdict])));
 
   // ---- charts ----
   const charts = {};
@@ -370,6 +413,47 @@
         { mark: { type: 'text', dx: 8, align: 'left' }, encoding: { x: { field: 'cost', type: 'quantitative' },
           y: { field: 'accuracy', type: 'quantitative' }, text: { field: 'model' } } },
       ],
+    },
+  };
+
+  charts['chart-reliability'] = {
+    title: 'Calibration: accuracy against mean confidence in 10 confidence bins (on the diagonal: confidence means what it says)',
+    values: calib.models.flatMap((m) => m.reliability.map((b) => ({ model: `${m.model}: ${m.task}`, split: m.split,
+      confidence: b.confidence, accuracy: b.accuracy, low: b.accuracy_low, high: b.accuracy_high, answers: b.n }))),
+    spec: {
+      facet: { field: 'model', type: 'nominal', title: null }, columns: 4,
+      spec: { width: 160, height: 160,
+        layer: [
+          { mark: { type: 'rule', color: '#aaa', strokeDash: [4, 4] },
+            encoding: { x: { datum: 0 }, y: { datum: 0 }, x2: { datum: 1 }, y2: { datum: 1 } } },
+          { mark: 'errorbar', encoding: { x: { field: 'confidence', type: 'quantitative' },
+            y: { field: 'low', type: 'quantitative', title: 'accuracy' }, y2: { field: 'high' },
+            color: { field: 'split', type: 'nominal' } } },
+          { mark: { type: 'line', point: true }, encoding: {
+            x: { field: 'confidence', type: 'quantitative', scale: { domain: [0, 1] }, title: 'confidence' },
+            y: { field: 'accuracy', type: 'quantitative', scale: { domain: [0, 1] } },
+            color: { field: 'split', type: 'nominal' },
+            tooltip: [{ field: 'model' }, { field: 'split' }, { field: 'confidence', format: '.3f' },
+              { field: 'accuracy', format: '.3f' }, { field: 'answers' }] } },
+        ] },
+    },
+  };
+  charts['chart-risk-coverage'] = {
+    title: 'Risk-coverage: errors among the answers a model gives alone against the share it gives alone',
+    values: calib.models.flatMap((m) => m.risk_coverage.map((p) => ({ model: `${m.model}: ${m.task}`, split: m.split,
+      coverage: p.coverage, risk: p.risk, threshold: p.threshold }))),
+    spec: {
+      facet: { field: 'model', type: 'nominal', title: null }, columns: 4,
+      spec: { width: 160, height: 160,
+        layer: [
+          { mark: { type: 'line', interpolate: 'step-after' }, encoding: {
+            x: { field: 'coverage', type: 'quantitative', scale: { domain: [0, 1] }, title: 'answered alone' },
+            y: { field: 'risk', type: 'quantitative', title: 'error rate among them' },
+            color: { field: 'split', type: 'nominal' },
+            tooltip: [{ field: 'model' }, { field: 'split' }, { field: 'threshold', format: '.3f' },
+              { field: 'coverage', format: '.3f' }, { field: 'risk', format: '.3f' }] } },
+          { mark: { type: 'rule', color: '#c00', strokeDash: [4, 4] }, encoding: { y: { datum: calib.max_errors[0] } } },
+        ] },
     },
   };
 
