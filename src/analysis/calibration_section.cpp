@@ -1,6 +1,7 @@
 #include "analysis/calibration_section.hpp"
 
 #include "analysis/calibration.hpp"
+#include "analysis/interval_json.hpp"
 #include "analysis/statistics.hpp"
 #include "util/parallel.hpp"
 
@@ -21,15 +22,11 @@ struct AnswerGroup {
     std::map<std::string, size_t> items;
 
     void add(const RunSample & s, const std::string & item_key, double rework) {
-        const auto [it, fresh] = items.try_emplace(item_key, items.size());
+        const auto it = items.try_emplace(item_key, items.size()).first;
         item.push_back(it->second);
         answers.push_back({s.confidence, s.correct, rework});
     }
 };
-
-nlohmann::json interval_json(const Interval & i) {
-    return {{"estimate", i.estimate}, {"low", i.low}, {"high", i.high}};
-}
 
 nlohmann::json threshold_json(double threshold) {
     return std::isfinite(threshold) ? nlohmann::json(threshold) : nlohmann::json(nullptr);
@@ -57,25 +54,20 @@ struct GroupStats {
     nlohmann::json row;
     std::vector<double> ece_draws;
     std::vector<double> brier_draws;
-    std::vector<CoveragePoint> curve;
 };
 
 GroupStats analyze(const AnswerGroup & g, const CalibrationOptions & options, uint64_t seed,
                    const std::vector<double> & fixed_thresholds = {}) {
     const RiskCoverage rc(g.answers);
     GroupStats out;
-    out.curve = rc.curve();
+    const auto curve = rc.curve();
     const auto bins = reliability_bins(g.answers);
     const double ece = expected_calibration_error(bins);
     const double brier = brier_score(g.answers);
     const bool priced = options.review_cost >= 0;
-    const auto targets = options.max_errors;
-    std::vector<CoveragePoint> at_target;
-    at_target.reserve(targets.size());
-    for (const double e : targets) {
-        at_target.push_back(max_coverage_at_risk(out.curve, e));
-    }
-    const CoveragePoint cheapest = priced ? least_cost(out.curve, options.review_cost) : CoveragePoint{};
+    const auto & targets = options.max_errors;
+    const SelectiveQuery query{targets, options.review_cost, fixed_thresholds};
+    const auto estimate = summarize(rc, std::vector<double>(g.answers.size(), 1.0), query);
 
     // Draws: items resampled with replacement, each answer weighted by its item's multiplicity.
     const auto iterations = static_cast<size_t>(options.iterations);
@@ -91,7 +83,6 @@ GroupStats analyze(const AnswerGroup & g, const CalibrationOptions & options, ui
         item_of_sorted[k] = g.item[rc.order()[k]];
     }
     std::vector<double> weights(g.answers.size());
-    const SelectiveQuery query{targets, priced ? options.review_cost : -1.0, fixed_thresholds};
     for (size_t it = 0; it < iterations; ++it) {
         std::fill(multiplicity.begin(), multiplicity.end(), 0.0);
         for (size_t k = 0; k < g.items.size(); ++k) {
@@ -133,7 +124,7 @@ GroupStats analyze(const AnswerGroup & g, const CalibrationOptions & options, ui
            {"ece", interval(out.ece_draws, ece)},
            {"brier", interval(out.brier_draws, brier)},
            {"reliability", nlohmann::json::array()},
-           {"risk_coverage", curve_json(out.curve)},
+           {"risk_coverage", curve_json(curve)},
            {"selective", nlohmann::json::array()}};
     for (const auto & b : bins) {
         if (b.weight > 0) {
@@ -149,7 +140,7 @@ GroupStats analyze(const AnswerGroup & g, const CalibrationOptions & options, ui
         }
     }
     for (size_t t = 0; t < targets.size(); ++t) {
-        const auto & p = at_target[t];
+        const auto & p = estimate.at_max_error[t];
         row["selective"].push_back({{"max_error", targets[t]},
                                     {"threshold", threshold_json(p.threshold)},
                                     {"coverage", interval(coverage_draws[t], p.coverage)},
@@ -157,18 +148,19 @@ GroupStats analyze(const AnswerGroup & g, const CalibrationOptions & options, ui
                                     {"to_person", 1.0 - p.coverage}});
     }
     for (size_t t = 0; t < fixed_thresholds.size(); ++t) {
-        const auto p = at_threshold(out.curve, fixed_thresholds[t]);
+        const auto & p = estimate.at_threshold[t];
         row["fixed_threshold"].push_back({{"threshold", threshold_json(fixed_thresholds[t])},
                                           {"coverage", interval(fixed_coverage[t], p.coverage)},
                                           {"risk", interval(fixed_risk[t], p.risk)}});
     }
     if (priced) {
+        const auto & cheapest = estimate.least_cost;
         row["review"] = {{"review_cost", options.review_cost},
                          {"threshold", threshold_json(cheapest.threshold)},
                          {"cost_per_1k", interval(cost_draws, 1000.0 * cost_per_item(cheapest, options.review_cost))},
                          {"review_share", cheapest.review_share},
                          {"rework_per_1k", 1000.0 * cheapest.rework_per_item},
-                         {"all_alone_per_1k", 1000.0 * out.curve.back().rework_per_item},
+                         {"all_alone_per_1k", 1000.0 * curve.back().rework_per_item},
                          {"all_reviewed_per_1k", 1000.0 * options.review_cost}};
     }
     return out;
@@ -369,14 +361,15 @@ UnitRows analyze_unit(const std::string & unit, const std::string & task,
     UnitRows out;
     AnswerGroup all;
     if (!compositional) {
-        for (const auto & [split, g] : splits) {
+        for (const auto & entry : splits) {
+            const auto & g = entry.second;
             const size_t offset = all.items.size();
             for (size_t a = 0; a < g.answers.size(); ++a) {
                 all.answers.push_back(g.answers[a]);
                 all.item.push_back(offset + g.item[a]);
             }
             for (const auto & [k, i] : g.items) {
-                all.items.emplace(split + "\x1f" + k, offset + i);
+                all.items.emplace(k, offset + i);  // keys are "split\x1fid": distinct across splits
             }
         }
     }

@@ -4,6 +4,7 @@
 #include "analysis/calibration_section.hpp"
 #include "analysis/cost_analysis.hpp"
 #include "analysis/findings.hpp"
+#include "analysis/interval_json.hpp"
 #include "analysis/quantization_drift.hpp"
 #include "analysis/report_language.hpp"
 #include "analysis/run_samples.hpp"
@@ -81,10 +82,6 @@ std::map<std::string, std::map<std::string, double>> last_layer_measures(const n
         }
     }
     return out;
-}
-
-nlohmann::json interval_json(const Interval & i) {
-    return {{"estimate", i.estimate}, {"low", i.low}, {"high", i.high}};
 }
 
 // Per-item correctness averaged over prompt variants (the paper averages over prompts).
@@ -349,9 +346,11 @@ RunReport read_report(const std::string & run_dir, const ReportOptions & options
     data["cost"] = cost_section(read_json_file(run_dir + "/cost.json", false), scores, data["findings"],
                                 {options.price_per_hour, options.iterations, options.seed, recipes});
     std::map<std::string, double> machine_per_1k;  // in the review's currency only when priced per hour
-    for (const auto & m : data["cost"]["models"]) {
-        if (options.price_per_hour > 0 && m.value("measured", false)) {
-            machine_per_1k[m["model"].get<std::string>()] = m["cost_per_1k_items"].get<double>();
+    if (options.price_per_hour > 0) {
+        for (const auto & m : data["cost"]["models"]) {
+            if (m.value("measured", false)) {
+                machine_per_1k[m["model"].get<std::string>()] = m["cost_per_1k_items"].get<double>();
+            }
         }
     }
     data["calibration"] =

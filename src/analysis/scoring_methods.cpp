@@ -1,5 +1,6 @@
 #include "analysis/scoring_methods.hpp"
 
+#include "analysis/interval_json.hpp"
 #include "analysis/statistics.hpp"
 
 #include <map>
@@ -20,10 +21,6 @@ struct RouteOrder {
         return rank(a) != rank(b) ? rank(a) < rank(b) : a < b;
     }
 };
-
-nlohmann::json interval(const Interval & i) {
-    return {{"estimate", i.estimate}, {"low", i.low}, {"high", i.high}};
-}
 
 int direction(const nlohmann::json & f) {
     const double low = f.value("low", 0.0);
@@ -90,9 +87,9 @@ nlohmann::json scoring_method_comparison(const std::vector<RunSample> & samples,
                                {"route_a", a->first},
                                {"route_b", b->first},
                                {"n", score_a.size()},
-                               {"accuracy_a", interval(mean_a)},
-                               {"accuracy_b", interval(mean_b)},
-                               {"difference", interval(diff)},
+                               {"accuracy_a", interval_json(mean_a)},
+                               {"accuracy_b", interval_json(mean_b)},
+                               {"difference", interval_json(diff)},
                                {"mcnemar_p", mcnemar_exact_p(only_a, only_b)},
                                {"no_answer_a", no_answers[{model, task, split, a->first}]},
                                {"no_answer_b", no_answers[{model, task, split, b->first}]}});
@@ -161,10 +158,10 @@ nlohmann::json answer_route_rates(const std::vector<RunSample> & samples) {
         const auto & [route, n, none, missing] = c;
         nlohmann::json row = {{"model", key.first}, {"task", key.second},
                               {"route", route},     {"answers", n},
-                              {"no_answer", none},  {"no_answer_rate", interval(wilson_interval(none, n))}};
+                              {"no_answer", none},  {"no_answer_rate", interval_json(wilson_interval(none, n))}};
         if (route == "first_token") {
             row["top_k_missing"] = missing;
-            row["top_k_missing_rate"] = interval(wilson_interval(missing, n));
+            row["top_k_missing_rate"] = interval_json(wilson_interval(missing, n));
         }
         out.push_back(std::move(row));
     }
