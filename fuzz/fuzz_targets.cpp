@@ -20,6 +20,7 @@
 #include <array>
 #include <cstdlib>
 #include <filesystem>
+#include <stdexcept>
 #include <fstream>
 #include <algorithm>
 #include <typeinfo>
@@ -158,8 +159,13 @@ const std::string & scratch_dir() {
     static const ScratchDir dir{[] {
         const char * base = std::getenv("TMPDIR");
         const std::string root = fs::is_directory("/dev/shm") ? "/dev/shm" : (base != nullptr ? base : "/tmp");
-        const std::string d = root + "/compeval-fuzz-" + std::to_string(getpid());
-        fs::create_directories(d);
+        // mkdtemp, not the pid: a crashed run keeps its directory, and a later process can
+        // get the same pid (CI saw "cannot create directory symlink: File exists").
+        std::string pattern = root + "/compeval-fuzz-XXXXXX";
+        if (mkdtemp(pattern.data()) == nullptr) {
+            throw std::runtime_error("cannot create a scratch directory under " + root);
+        }
+        const std::string d = pattern;
         for (const char * linked : {"tasks", "domains", "lab", "data"}) {
             fs::create_directory_symlink(fs::path(COMPEVAL_SOURCE_DIR) / linked, fs::path(d) / linked);
         }

@@ -7,6 +7,9 @@
 
 #include <gtest/gtest.h>
 
+#include <unistd.h>
+
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -49,6 +52,21 @@ INSTANTIATE_TEST_SUITE_P(Targets, FuzzRegressions, ::testing::ValuesIn(all_targe
 TEST(FuzzTargets, EveryTargetHasAName) {
     EXPECT_GE(fuzz_targets().size(), 14U);
     EXPECT_THROW(fuzz_target("no-such-target"), std::exception);
+}
+
+// A crashed run keeps its scratch directory and pids are reused: a leftover named like this
+// process's must not stop the targets (CI once failed with "cannot create directory symlink:
+// File exists"). Each test runs in its own process, so scratch_dir() is first made here.
+TEST(FuzzTargets, ScratchDirIsFreshEvenWhenALeftoverHasThisPid) {
+    namespace fs = std::filesystem;
+    const fs::path leftover = fs::path(fs::is_directory("/dev/shm") ? "/dev/shm" : fs::temp_directory_path()) /
+                              ("compeval-fuzz-" + std::to_string(getpid()));
+    fs::create_directories(leftover / "tasks");
+    const std::string & dir = scratch_dir();
+    EXPECT_NE(fs::path(dir), leftover);
+    EXPECT_TRUE(fs::is_directory(fs::path(dir) / "tasks"));
+    EXPECT_EQ(&dir, &scratch_dir());
+    fs::remove_all(leftover);
 }
 
 }  // namespace
