@@ -15,7 +15,6 @@
 #include "util/error.hpp"
 
 #include <fnmatch.h>
-#include <unistd.h>
 
 #include <array>
 #include <cstdlib>
@@ -161,11 +160,10 @@ const std::string & scratch_dir() {
         const std::string root = fs::is_directory("/dev/shm") ? "/dev/shm" : (base != nullptr ? base : "/tmp");
         // mkdtemp, not the pid: a crashed run keeps its directory, and a later process can
         // get the same pid (CI saw "cannot create directory symlink: File exists").
-        std::string pattern = root + "/compeval-fuzz-XXXXXX";
-        if (mkdtemp(pattern.data()) == nullptr) {
+        std::string d = root + "/compeval-fuzz-XXXXXX";
+        if (mkdtemp(d.data()) == nullptr) {
             throw std::runtime_error("cannot create a scratch directory under " + root);
         }
-        const std::string d = pattern;
         for (const char * linked : {"tasks", "domains", "lab", "data"}) {
             fs::create_directory_symlink(fs::path(COMPEVAL_SOURCE_DIR) / linked, fs::path(d) / linked);
         }
