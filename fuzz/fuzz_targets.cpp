@@ -165,7 +165,7 @@ const std::string & scratch_dir() {
             throw std::runtime_error("cannot create a scratch directory under " + root);
         }
         for (const char * linked : {"tasks", "domains", "lab", "data"}) {
-            fs::create_directory_symlink(fs::path(COMPEVAL_SOURCE_DIR) / linked, fs::path(d) / linked);
+            fs::create_directory_symlink(fs::path(source_dir()) / linked, fs::path(d) / linked);
         }
         return d;
     }()};
@@ -216,7 +216,7 @@ void glob_into(const fs::path & dir, std::string_view pattern, std::vector<std::
 std::vector<std::string> sorted_glob(const std::vector<std::string> & patterns) {
     std::vector<std::string> out;
     for (const auto & p : patterns) {
-        glob_into(COMPEVAL_SOURCE_DIR, p, out);
+        glob_into(source_dir(), p, out);
     }
     std::ranges::sort(out);
     return out;

@@ -22,6 +22,10 @@ struct FuzzTarget {
 };
 
 const std::vector<FuzzTarget> & fuzz_targets();
+
+// The source tree (source_dir.cpp: the one file CMake gives its path, so the
+// compiler cache serves the others to a clone in another folder).
+std::string source_dir();
 const FuzzTarget & fuzz_target(std::string_view name);  // throws for an unknown name
 
 // The target's seed files (its globs, fuzz/seeds/NAME/*) and the inputs

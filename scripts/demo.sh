@@ -13,7 +13,6 @@
 # Trained models are cached under ~/.cache/compeval/lab; a rerun reuses them.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export COMPEVAL_WITH_LAB=1  # the zoos are trained with libtorch (setup.sh installs it)
 bash scripts/setup.sh build
 
 cache="${XDG_CACHE_HOME:-$HOME/.cache}/compeval/lab"

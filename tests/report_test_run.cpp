@@ -52,7 +52,7 @@ seed: 3
 data:
   phrases: "{data_dir}/phrases.tsv"
 )";
-    build_domain(load_domain_spec(std::string(COMPEVAL_SOURCE_DIR) + "/domains/factory.yaml"), dir + "/factory");
+    build_domain(load_domain_spec(source_dir() + "/domains/factory.yaml"), dir + "/factory");
     std::ofstream(dir + "/suite.yaml") << "name: report\ndata_dir: .\nmodels:\n"
                                        << "  - {name: tiny, path: " << model_path("tiny-f32")
                                        << ", family: random, size: 4M}\n"
@@ -104,9 +104,8 @@ std::string chromium_for_tests() {
 
 nlohmann::json check_report_in_chromium(const std::string & chromium, const std::string & html,
                                         const std::string & screenshot, const std::string & filters_json) {
-    const auto check = run_command("NODE_PATH=" COMPEVAL_NODE_MODULES " CHROMIUM=" + chromium +
-                                   " node " COMPEVAL_SOURCE_DIR "/tests/browser/check_report.mjs " + html + " " +
-                                   screenshot + " " + filters_json);
+    const auto check = run_command("NODE_PATH=" + node_modules() + " CHROMIUM=" + chromium + " node " + source_dir() +
+                                   "/tests/browser/check_report.mjs " + html + " " + screenshot + " " + filters_json);
     EXPECT_EQ(check.exit_code, 0) << check.err;
     return check.exit_code == 0 ? nlohmann::json::parse(check.out) : nlohmann::json::object();
 }

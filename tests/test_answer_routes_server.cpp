@@ -43,9 +43,6 @@ TEST(AnswerRoutesServer, ChatCompletionsAnswersEqualInProcessGreedyItemByItem) {
     if (!std::filesystem::exists(test::llama_server_binary())) {
         GTEST_SKIP() << "this build has no llama-server";
     }
-    if (!lab_training_available()) {
-        GTEST_SKIP() << "this build has no libtorch (install libtorch-dev; scripts/test.sh does)";
-    }
     const auto lab = lab_instruct_model();
     TaskSpec spec = load_task_spec(lab.task, lab.data_dir);
     TaskRunOptions options;

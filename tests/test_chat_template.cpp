@@ -185,7 +185,7 @@ TEST(ChatTemplateTable, TheCommittedTableIsTheCommandsOutputAndEveryTemplateRend
               std::string::npos)
         << run.out;
     const std::string table = test::read_file(out);
-    EXPECT_EQ(table, test::read_file(std::string(COMPEVAL_SOURCE_DIR) + "/docs/chat-templates.md"))
+    EXPECT_EQ(table, test::read_file(test::source_dir() + "/docs/chat-templates.md"))
         << "docs/chat-templates.md is stale: regenerate it with `build/compeval chat-templates -o "
            "docs/chat-templates.md`";
     EXPECT_EQ(table.find("| **no** |"), std::string::npos);

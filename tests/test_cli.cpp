@@ -1,6 +1,7 @@
 // The CLI as a user runs it: real binary, real files, exit codes, stderr.
 #include "data/synthetic_items.hpp"
 #include "test_support.hpp"
+#include "util/machine.hpp"
 
 #include <nlohmann/json.hpp>
 
@@ -32,7 +33,7 @@ std::vector<nlohmann::json> read_jsonl(const std::string & path) {
 TEST(Cli, ScoresTheBundledItemsAndRecordsProvenance) {
     const std::string dir = test::temp_dir("cli-score");
     const std::string model = test::model_path("tiny-f16");
-    const std::string items = std::string(COMPEVAL_SOURCE_DIR) + "/data/demo-items.jsonl";
+    const std::string items = test::source_dir() + "/data/demo-items.jsonl";
     const auto run = test::run_command(test::compeval_binary() + " score -m " + model + " -i " + items + " -o " + dir +
                                        "/scores.jsonl --threads 1 --batch 32");
     ASSERT_EQ(run.exit_code, 0) << run.err;
@@ -54,6 +55,30 @@ TEST(Cli, ScoresTheBundledItemsAndRecordsProvenance) {
     EXPECT_EQ(meta["engine"]["kv_cache"], "f32");
     EXPECT_DOUBLE_EQ(meta["metrics"]["acc"].get<double>(), static_cast<double>(correct) / 20.0);
     EXPECT_FALSE(meta["llama_cpp"].get<std::string>().empty());
+    // The CPU and the features that decide llama.cpp's arithmetic (docs/exactness.md).
+    EXPECT_EQ(meta["machine"], machine_description());
+    EXPECT_NE(meta["machine"].get<std::string>().find(" hardware threads"), std::string::npos);
+    // How many pad tokens kept this F16 model's products off the single-column kernel.
+    EXPECT_TRUE(meta["cost"]["pad_tokens"].is_number_unsigned()) << meta["cost"];
+}
+
+// The features named are the ones /proc/cpuinfo lists, in the fixed order.
+TEST(Machine, NamesTheCpuFeaturesThatDecideTheArithmetic) {
+    std::ifstream info("/proc/cpuinfo");
+    std::string line;
+    std::string flags;
+    while (std::getline(info, line)) {
+        if (line.rfind("flags", 0) == 0) {
+            flags = " " + line.substr(line.find(':') + 1) + " ";
+            break;
+        }
+    }
+    const std::string features = cpu_features();
+    for (const char * f : {"avx2", "fma", "f16c", "avx512f", "avx512_bf16", "avx512_fp16", "avx512_vnni", "amx_int8"}) {
+        const bool listed = (" " + features + " ").find(std::string(" ") + f + " ") != std::string::npos;
+        EXPECT_EQ(listed, flags.find(std::string(" ") + f + " ") != std::string::npos) << f << " in " << features;
+    }
+    EXPECT_NE(machine_description().find(features), std::string::npos);
 }
 
 // A template whose answer follows "assistant:" directly: byte-level BPE
@@ -70,7 +95,7 @@ TEST(Cli, EvalSaysHowManyAnswersNeededTheSeparateBoundary) {
         "{% for m in messages %}{{ m.role }}:{{ m.content }}\n{% endfor %}"
         "{% if add_generation_prompt %}assistant:{% endif %}";
     const std::string model = test::arch_model_path(m);
-    const std::string task = std::string(COMPEVAL_SOURCE_DIR) + "/tasks/plane-ood.yaml";
+    const std::string task = test::source_dir() + "/tasks/plane-ood.yaml";
     const std::string base = test::compeval_binary() + " eval " + task + " --model " + model + " --data-dir " +
                              test::shared_data_dir() + " --limit 1 --form ";
     const auto chat = test::run_command(base + "chat");
@@ -114,6 +139,20 @@ TEST(Cli, HelpDescribesTheScoreCommand) {
     EXPECT_EQ(run.exit_code, 0);
     for (const char * option : {"--model", "--items", "--out", "--threads", "--batch"}) {
         EXPECT_NE(run.out.find(option), std::string::npos) << option;
+    }
+}
+
+// A command that trains nothing maps nothing a trainer would need: the
+// dynamic linker names every shared object it maps, dlopen()ed ones too.
+TEST(Cli, StartsWithoutATrainingFramework) {
+    const std::string model = test::model_path("tiny-f32");
+    for (const std::string & args : std::vector<std::string>{"--version", "info -m " + model}) {
+        const auto run = test::run_command("LD_DEBUG=files " + test::compeval_binary() + " " + args);
+        ASSERT_EQ(run.exit_code, 0) << args << ": " << run.err;
+        EXPECT_NE(run.err.find("file=libstdc++.so"), std::string::npos) << "the linker's list is empty: " << run.err;
+        for (const char * heavy : {"libtorch", "libc10", "libopencv", "libavcodec", "libQt5"}) {
+            EXPECT_EQ(run.err.find(heavy), std::string::npos) << args << " maps " << heavy;
+        }
     }
 }
 

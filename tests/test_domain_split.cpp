@@ -62,7 +62,7 @@ TEST(CompositionalSplit, TestCombinationsUnseenEveryTestAtomSeenAndTargetReached
 
 TEST(Domain, FactoryExampleBuildsASplitAndATaskThatRuns) {
     const std::string dir = test::temp_dir("domain");
-    const DomainSpec spec = load_domain_spec(std::string(COMPEVAL_SOURCE_DIR) + "/domains/factory.yaml");
+    const DomainSpec spec = load_domain_spec(test::source_dir() + "/domains/factory.yaml");
     const auto build = build_domain(spec, dir);
     EXPECT_EQ(build.items.size(), 8U * 6U * 6U);
     EXPECT_EQ(build.split.test_atoms_unseen, 0U);

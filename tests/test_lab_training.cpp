@@ -1,6 +1,8 @@
 // Training the lab's models: loss falls below the unigram baseline, the
 // exported GGUF gives llama.cpp the trainer's own per-token log-probabilities
-// (within 1e-4, F32 weights and KV cache), and the same seed gives the same bytes.
+// (within 1e-4, F32 weights and KV cache), the same seed gives the same bytes,
+// and the hand-written gradient and optimizer give what finite differences
+// and libtorch's autograd and AdamW give (tests/data/lab-reference.json).
 #include "backends/model.hpp"
 #include "scoring/requests.hpp"
 #include "lab/toy_language.hpp"
@@ -8,11 +10,13 @@
 #include "lab/word_vocab.hpp"
 #include "lab/zoo.hpp"
 #include "analysis/run_report.hpp"
+#include "lab_reference_cases.hpp"
 #include "runs/suite_runner.hpp"
 #include "test_support.hpp"
 #include "util/sha256.hpp"
 
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <cmath>
 #include <filesystem>
@@ -23,50 +27,32 @@ namespace compeval {
 namespace {
 
 struct Trained {
-    ToyLanguage language;
     std::string vocab_path;
     std::string model_path;
     TrainResult result;
-    std::vector<std::vector<double>> trainer_logprobs;  // for the first test sentences
-    std::vector<std::vector<int>> test_ids;
+    std::vector<std::vector<double>> trainer_logprobs;  // of the probe sentences
+    std::vector<std::vector<int>> probes;
 };
 
-Trained train_small(const std::string & dir, uint64_t seed, TrainLoop loop = TrainLoop::fused, int epochs = 3) {
-    ToyLanguageConfig c;
-    c.train_sentences = 3000;
-    c.validation_sentences = 300;
-    c.eval_items_per_split = 40;
-    Trained t{generate_toy_language(c), dir + "/vocab.gguf", dir + "/model.gguf", {}, {}, {}};
-    const WordVocab vocab(t.language.words());
-    vocab.write_gguf(t.vocab_path);
-    std::vector<std::vector<int>> train;
-    std::vector<std::vector<int>> validation;
-    for (const auto & s : t.language.train) {
-        train.push_back(vocab.encode(s));
-    }
-    for (const auto & s : t.language.validation) {
-        validation.push_back(vocab.encode(s));
-    }
-    LabModel model({48, 2, 4, 128, 64}, static_cast<int>(vocab.size()), seed);
-    TrainConfig config;
-    config.epochs = epochs;
-    config.seed = seed;
-    config.threads = 1;  // one thread: bit-for-bit repeatable sums
-    config.loop = loop;
-    t.result = model.train(train, validation, config);
+Trained train_small(const std::string & dir, uint64_t seed, int epochs = 3) {
+    const auto c = test::loop_case(seed, epochs);
+    Trained t{dir + "/vocab.gguf", dir + "/model.gguf", {}, {}, c.probes};
+    c.vocab.write_gguf(t.vocab_path);
+    LabModel model(c.shape, static_cast<int>(c.vocab.size()), seed);
+    t.result = model.train(c.train, c.validation, c.config);
     model.export_gguf(t.vocab_path, t.model_path, "lab-test", {{"compeval.lab.seed", std::to_string(seed)}});
-    for (size_t i = 0; i < 12; ++i) {
-        const auto & item = t.language.unseen_items[i];
-        t.test_ids.push_back(vocab.encode(item.good));
-        t.trainer_logprobs.push_back(model.token_logprobs(t.test_ids.back()));
+    for (const auto & probe : c.probes) {
+        t.trainer_logprobs.push_back(model.token_logprobs(probe));
     }
     return t;
 }
 
+nlohmann::json lab_reference() {
+    std::ifstream in(test::source_dir() + "/tests/data/lab-reference.json");
+    return nlohmann::json::parse(in);
+}
+
 TEST(LabTraining, LossFallsBelowUnigramAndLlamaCppReproducesTheTrainer) {
-    if (!lab_training_available()) {
-        GTEST_SKIP() << "this build has no libtorch (install libtorch-dev; scripts/test.sh does)";
-    }
     const std::string dir = test::temp_dir("lab-train");
     const auto t = train_small(dir, 1);
     ASSERT_EQ(t.result.epochs.size(), 3U);
@@ -80,22 +66,13 @@ TEST(LabTraining, LossFallsBelowUnigramAndLlamaCppReproducesTheTrainer) {
     Model model(t.model_path);
     EXPECT_EQ(model.facts().n_params, t.result.n_params);
     double max_diff = 0;
-    for (size_t s = 0; s < t.test_ids.size(); ++s) {
+    for (size_t s = 0; s < t.probes.size(); ++s) {
         std::vector<Token> tokens = {WordVocab::bos()};
-        tokens.insert(tokens.end(), t.test_ids[s].begin(), t.test_ids[s].end());
+        tokens.insert(tokens.end(), t.probes[s].begin(), t.probes[s].end());
         tokens.push_back(WordVocab::eos());
+        const auto logits = test::reference_logits(model, tokens);
         for (size_t pos = 0; pos + 1 < tokens.size(); ++pos) {
-            const auto logits = test::reference_logits(model, tokens, pos);
-            double max_logit = -1e300;
-            for (float l : logits) {
-                max_logit = std::max(max_logit, static_cast<double>(l));
-            }
-            double sum = 0;
-            for (float l : logits) {
-                sum += std::exp(static_cast<double>(l) - max_logit);
-            }
-            const double llama =
-                static_cast<double>(logits[static_cast<size_t>(tokens[pos + 1])]) - max_logit - std::log(sum);
+            const double llama = test::token_logprob(logits[pos].data(), model.facts().n_vocab, tokens[pos + 1]).first;
             max_diff = std::max(max_diff, std::abs(llama - t.trainer_logprobs[s][pos]));
         }
     }
@@ -104,92 +81,142 @@ TEST(LabTraining, LossFallsBelowUnigramAndLlamaCppReproducesTheTrainer) {
 }
 
 TEST(LabTraining, SameSeedSameGgufBytes) {
-    if (!lab_training_available()) {
-        GTEST_SKIP() << "this build has no libtorch (install libtorch-dev; scripts/test.sh does)";
-    }
     const auto a = train_small(test::temp_dir("lab-seed-a"), 3);
     const auto b = train_small(test::temp_dir("lab-seed-b"), 3);
     EXPECT_EQ(sha256_file(a.model_path), sha256_file(b.model_path));
     const auto c = train_small(test::temp_dir("lab-seed-c"), 4);
     EXPECT_NE(sha256_file(a.model_path), sha256_file(c.model_path));
+    // The initial weights are the seed's alone: the stored reference was computed from them.
+    const auto g = test::gradient_case();
+    const LabModel model(g.shape, g.vocab, g.seed);
+    EXPECT_EQ(sha256_string(std::string(reinterpret_cast<const char *>(model.weights().data()),
+                                        model.weights().size() * sizeof(float))),
+              lab_reference()["gradient"]["initial_weights_sha256"].get<std::string>());
 }
 
-// The fused loop's hand-written forward and backward (FlatDecoder) give
-// autograd's loss and gradient on the same weights: sentences of different
-// lengths (no padding in the fused loop, padding ignored in autograd's), two
-// layers, four heads, before and after some training moved the weights away
-// from their initial values.
-TEST(LabTraining, FusedGradientEqualsAutograd) {
-    if (!lab_training_available()) {
-        GTEST_SKIP() << "this build has no libtorch (install libtorch-dev; scripts/test.sh does)";
-    }
-    const int vocab = 40;
-    std::mt19937 rng(7);
-    std::uniform_int_distribution<int> word(3, vocab - 1);
-    std::vector<std::vector<int>> sentences;
-    for (const int length : {1, 5, 11, 3, 8, 0, 14}) {
-        std::vector<int> s;
-        for (int i = 0; i < length; ++i) {
-            s.push_back(word(rng));
+// The hand-written gradient against autograd's, stored: each tensor's norm
+// and sum (every element counts) and every stride-th element, at the initial
+// weights and at weights moved away from them; sentences of different lengths
+// (no padding in FlatDecoder, padding ignored in autograd's).
+TEST(LabTraining, GradientEqualsStoredAutograd) {
+    const auto reference = lab_reference()["gradient"];
+    const auto g = test::gradient_case();
+    LabModel model(g.shape, g.vocab, g.seed);
+    const auto check = [&](const nlohmann::json & expected, const char * when) {
+        std::vector<float> gradient;
+        const double loss = model.loss_and_gradient(g.sentences, gradient);
+        EXPECT_NEAR(loss, expected["loss"].get<double>(), 1e-5) << when;
+        const auto & stored = expected["gradient"];
+        double max_grad = 0;
+        for (const float v : gradient) {
+            max_grad = std::max(max_grad, static_cast<double>(std::abs(v)));
         }
-        sentences.push_back(s);
-    }
-    LabModel model({32, 2, 4, 48, 32}, vocab, 11);
-    const auto check = [&](const char * when) {
-        const auto a = model.compare_gradients(sentences);
-        std::cout << when << ": |loss difference| " << a.loss_difference << ", max |gradient difference| "
-                  << a.max_grad_difference << " (largest gradient " << a.max_grad << ")\n";
-        EXPECT_LT(a.loss_difference, 1e-5) << when;
-        EXPECT_GT(a.max_grad, 1e-3) << when;
-        EXPECT_LT(a.max_grad_difference, 1e-5 + 1e-4 * a.max_grad) << when;
-    };
-    check("initial weights");
-    TrainConfig config;
-    config.epochs = 3;
-    config.batch = 4;
-    config.learning_rate = 1e-2;
-    model.train(sentences, sentences, config);
-    check("after 6 steps");
-}
-
-// The fused loop (one flat buffer, one AdamW pass with the clip folded in) is
-// the reference loop's update (torch::optim::AdamW per tensor after
-// clip_grad_norm_) up to float summation order: after 94 steps the two models
-// give the same per-token log-probabilities to well within what a seed changes.
-TEST(LabTraining, FusedLoopLearnsWhatTheReferenceLoopLearns) {
-    if (!lab_training_available()) {
-        GTEST_SKIP() << "this build has no libtorch (install libtorch-dev; scripts/test.sh does)";
-    }
-    const auto fused = train_small(test::temp_dir("lab-loop-fused"), 5, TrainLoop::fused, 2);
-    const auto reference = train_small(test::temp_dir("lab-loop-reference"), 5, TrainLoop::reference, 2);
-    const auto other_seed = train_small(test::temp_dir("lab-loop-seed"), 6, TrainLoop::fused, 2);
-    ASSERT_EQ(fused.result.epochs.size(), 2U);
-    ASSERT_EQ(reference.result.epochs.size(), 2U);
-    const auto max_diff = [](const Trained & a, const Trained & b) {
-        double worst = 0;
-        for (size_t i = 0; i < a.trainer_logprobs.size(); ++i) {
-            for (size_t j = 0; j < a.trainer_logprobs[i].size(); ++j) {
-                worst = std::max(worst, std::abs(a.trainer_logprobs[i][j] - b.trainer_logprobs[i][j]));
+        EXPECT_GT(max_grad, 1e-3) << when;
+        const double tolerance = 1e-5 + 1e-4 * max_grad;
+        for (const auto & t : model.weight_tensors()) {
+            double norm = 0;
+            double sum = 0;
+            for (int64_t i = 0; i < t.size(); ++i) {
+                const double v = gradient[static_cast<size_t>(t.offset + i)];
+                norm += v * v;
+                sum += v;
             }
+            EXPECT_NEAR(std::sqrt(norm), stored["tensors"][t.name]["norm"].get<double>(), tolerance) << t.name;
+            EXPECT_NEAR(sum, stored["tensors"][t.name]["sum"].get<double>(), tolerance * std::sqrt(t.size())) << t.name;
         }
-        return worst;
+        const auto stride = stored["stride"].get<size_t>();
+        ASSERT_EQ(stored["elements"].size(), (gradient.size() + stride - 1) / stride);
+        double worst = 0;
+        for (size_t i = 0; i < gradient.size(); i += stride) {
+            worst = std::max(worst, std::abs(gradient[i] - stored["elements"][i / stride].get<double>()));
+        }
+        std::cout << when << ": max |gradient - autograd| " << worst << " (largest gradient " << max_grad << ")\n";
+        EXPECT_LT(worst, tolerance) << when;
     };
-    const double loop_diff = max_diff(fused, reference);
-    const double seed_diff = max_diff(fused, other_seed);
-    std::cout << "max |fused - reference| = " << loop_diff << " nats per token; another seed: " << seed_diff << "\n";
-    for (size_t e = 0; e < 2; ++e) {
-        EXPECT_NEAR(fused.result.epochs[e].train_loss, reference.result.epochs[e].train_loss, 2e-3) << "epoch " << e;
-        EXPECT_NEAR(fused.result.epochs[e].validation_loss, reference.result.epochs[e].validation_loss, 2e-3)
+    check(reference["initial"], "initial weights");
+    test::perturb_weights(model.weights());
+    check(reference["perturbed"], "moved weights");
+}
+
+// The same gradient against finite differences of the loss, tensor by
+// tensor, along the tensor's own gradient and along a random direction.
+TEST(LabTraining, GradientMatchesFiniteDifferences) {
+    const auto g = test::gradient_case();
+    LabModel model(g.shape, g.vocab, g.seed);
+    test::perturb_weights(model.weights());
+    std::vector<float> gradient;
+    model.loss_and_gradient(g.sentences, gradient);
+    const std::vector<float> weights = model.weights();
+    std::vector<float> scratch;
+    const auto loss_at = [&](const std::vector<float> & direction, double step) {
+        for (size_t i = 0; i < weights.size(); ++i) {
+            model.weights()[i] = weights[i] + static_cast<float>(step * direction[i]);
+        }
+        return model.loss_and_gradient(g.sentences, scratch);
+    };
+    std::mt19937_64 rng(3);
+    std::normal_distribution<double> normal;
+    for (const auto & t : model.weight_tensors()) {
+        for (const bool along_gradient : {true, false}) {
+            std::vector<float> direction(weights.size(), 0.0F);
+            double norm = 0;
+            for (int64_t i = 0; i < t.size(); ++i) {
+                const auto k = static_cast<size_t>(t.offset + i);
+                direction[k] = along_gradient ? gradient[k] : static_cast<float>(normal(rng));
+                norm += static_cast<double>(direction[k]) * direction[k];
+            }
+            double analytic = 0;
+            for (int64_t i = 0; i < t.size(); ++i) {
+                const auto k = static_cast<size_t>(t.offset + i);
+                direction[k] = static_cast<float>(direction[k] / std::sqrt(norm));
+                analytic += static_cast<double>(direction[k]) * gradient[k];
+            }
+            // Central differences at two steps, extrapolated (Richardson): the
+            // step's square drops out of the error, float noise stays small.
+            const auto central = [&](double step) {
+                return (loss_at(direction, step) - loss_at(direction, -step)) / (2 * step);
+            };
+            const double numeric = (4 * central(5e-3) - central(1e-2)) / 3;
+            EXPECT_NEAR(numeric, analytic, 2e-4 + 2e-3 * std::abs(analytic))
+                << t.name << (along_gradient ? " along its gradient" : " along a random direction");
+        }
+    }
+}
+
+// 94 steps of the hand-written loop (one flat buffer, one AdamW pass with the
+// clip folded in) learn what libtorch's autograd with torch::optim::AdamW per
+// tensor after clip_grad_norm_ learned from the same initial weights, up to
+// float summation order: to well within what another seed changes.
+TEST(LabTraining, TrainingFollowsTheStoredTorchRun) {
+    const auto reference = lab_reference()["loop"];
+    const auto seed = reference["seed"].get<uint64_t>();
+    const auto trained = train_small(test::temp_dir("lab-loop"), seed, 2);
+    const auto other_seed = train_small(test::temp_dir("lab-loop-seed"), seed + 1, 2);
+    ASSERT_EQ(trained.result.epochs.size(), reference["epochs"].size());
+    for (size_t e = 0; e < trained.result.epochs.size(); ++e) {
+        EXPECT_NEAR(trained.result.epochs[e].train_loss, reference["epochs"][e]["train_loss"].get<double>(), 2e-3)
+            << "epoch " << e;
+        EXPECT_NEAR(trained.result.epochs[e].validation_loss, reference["epochs"][e]["validation_loss"].get<double>(),
+                    2e-3)
             << "epoch " << e;
     }
+    ASSERT_EQ(trained.trainer_logprobs.size(), reference["probe_logprobs"].size());
+    double loop_diff = 0;
+    double seed_diff = 0;
+    for (size_t i = 0; i < trained.trainer_logprobs.size(); ++i) {
+        ASSERT_EQ(trained.trainer_logprobs[i].size(), reference["probe_logprobs"][i].size());
+        for (size_t j = 0; j < trained.trainer_logprobs[i].size(); ++j) {
+            const double stored = reference["probe_logprobs"][i][j].get<double>();
+            loop_diff = std::max(loop_diff, std::abs(trained.trainer_logprobs[i][j] - stored));
+            seed_diff = std::max(seed_diff, std::abs(other_seed.trainer_logprobs[i][j] - stored));
+        }
+    }
+    std::cout << "max |trainer - torch| = " << loop_diff << " nats per token; another seed: " << seed_diff << "\n";
     EXPECT_LT(loop_diff, 1e-3);
     EXPECT_LT(loop_diff * 10, seed_diff);
 }
 
 TEST(LabZoo, BuildsResumesAndRunsAsASuite) {
-    if (!lab_training_available()) {
-        GTEST_SKIP() << "this build has no libtorch (install libtorch-dev; scripts/test.sh does)";
-    }
     const std::string dir = test::temp_dir("lab-zoo");
     std::ofstream(dir + "/zoo.yaml") << "name: tiny\nlanguage: {seed: 2, heldout: 0.9, train_sentences: 600}\n"
                                         "sizes: [50k]\nseeds: [1, 2]\nepochs: 1\nthreads: 1\n"

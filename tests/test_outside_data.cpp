@@ -129,7 +129,8 @@ TEST(StrictFiles, UnknownKeysAreRefusedWithTheNearestKnownKey) {
          "s.yaml:6: limit order must be sample or file, not 'first'"},
     };
     for (const auto & [text, expected] : suites) {
-        const auto e = error_of([&] { load_suite_spec(write(dir, "s.yaml", text)); });
+        const std::string & yaml = text;  // clang 14 cannot capture a structured binding
+        const auto e = error_of([&] { load_suite_spec(write(dir, "s.yaml", yaml)); });
         EXPECT_EQ(e.rfind(dir + "/" + expected, 0), 0U) << e;
     }
     write(dir, "d.yaml",
@@ -348,7 +349,7 @@ namespace {
 // suite over the three, then the report, with the distribution table.
 TEST(OwnDataExamples, TheReadmeFilesRunThroughRunAndReport) {
     const std::string dir = test::temp_dir("own-data-examples");
-    const std::string examples = std::string(COMPEVAL_SOURCE_DIR) + "/examples/own-data";
+    const std::string examples = test::source_dir() + "/examples/own-data";
     std::ofstream(dir + "/suite.yaml") << "name: own\ndata_dir: " << examples << "\nmodels:\n"
                                        << "  - {name: tiny, path: " << test::model_path("tiny-f32") << "}\n"
                                        << "tasks:\n  - " << examples << "/entailment-json.yaml\n  - " << examples

@@ -15,7 +15,7 @@ namespace compeval {
 namespace {
 
 TEST(PerplexityAgreement, SameAccuracyAsLlamaPerplexityOn240Items) {
-    const std::string perplexity = COMPEVAL_LLAMA_PERPLEXITY;
+    const std::string perplexity = test::llama_perplexity_binary();
     if (perplexity.empty() || !std::filesystem::exists(perplexity)) {
         GTEST_SKIP() << "llama-perplexity not built with this llama.cpp";
     }

@@ -24,7 +24,7 @@ namespace compeval {
 namespace {
 
 std::string source_path(const std::string & relative) {
-    return std::string(COMPEVAL_SOURCE_DIR) + "/" + relative;
+    return test::source_dir() + "/" + relative;
 }
 
 std::map<std::string, size_t> label_counts(const std::vector<DomainItem> & items) {
@@ -135,9 +135,6 @@ TEST(Pilot, BuiltInZooHasTheSettingsOfTheFactoryZooFile) {
 }
 
 TEST(Pilot, TrainsAZooOnTheDomainAndResumes) {
-    if (!lab_training_available()) {
-        GTEST_SKIP() << "this build has no libtorch (install libtorch-dev; scripts/test.sh does)";
-    }
     const std::string dir = test::temp_dir("pilot-zoo");
     PilotOptions options;
     options.domain = source_path("domains/factory.yaml");

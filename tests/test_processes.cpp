@@ -21,14 +21,6 @@
 
 namespace compeval::test {
 
-std::string llama_server_binary() {
-    return COMPEVAL_LLAMA_SERVER;
-}
-
-std::string fault_proxy_binary() {
-    return COMPEVAL_FAULT_PROXY;
-}
-
 namespace {
 
 int exit_code_of(int status) {
@@ -226,7 +218,7 @@ int free_port() {
 LlamaServer start_llama_server(const std::string & model, int slots, int context) {
     LlamaServer s;
     s.port = free_port();
-    const std::string log = std::string(COMPEVAL_TEST_TMP_DIR) + "/llama-server-" + std::to_string(s.port) + ".log";
+    const std::string log = tmp_dir() + "/llama-server-" + std::to_string(s.port) + ".log";
     s.process = start_process({llama_server_binary(),
                                "-m",
                                model,

@@ -40,12 +40,12 @@ TEST(ReportHtml, ChromiumDrawsEveryChartAndTheNumbersAgreeWithMarkdownAndJson) {
                                     {{"class", "kind=k1"}, {"correct", "true"}},
                                     nlohmann::json::object()};
     std::ofstream(dir + "/filters.json") << filters.dump();
-    const std::string artifact_dir = std::string(COMPEVAL_TEST_TMP_DIR) + "/../test-artifacts";
+    const std::string artifact_dir = test::tmp_dir() + "/../test-artifacts";
     std::filesystem::create_directories(artifact_dir);
     const std::string shot = artifact_dir + "/report-screenshot.png";
     std::filesystem::remove(shot);
-    const auto check = test::run_command("NODE_PATH=" COMPEVAL_NODE_MODULES " CHROMIUM=" + std::string(chromium) +
-                                         " node " COMPEVAL_SOURCE_DIR "/tests/browser/check_report.mjs " + dir +
+    const auto check = test::run_command("NODE_PATH=" + test::node_modules() + " CHROMIUM=" + std::string(chromium) +
+                                         " node " + test::source_dir() + "/tests/browser/check_report.mjs " + dir +
                                          "/run/report.html " + shot + " " + dir + "/filters.json");
     ASSERT_EQ(check.exit_code, 0) << check.err;
     const auto page = nlohmann::json::parse(check.out);

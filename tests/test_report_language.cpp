@@ -227,7 +227,7 @@ TEST(ReportLanguage, JapaneseReportHasTheEnglishNumbersCellByCell) {
 
     std::ofstream(dir + "/filters.json") << R"([{"correct": "false"}])";
     // The Japanese page's screenshot is kept as a test artifact (fonts: scripts/setup.sh).
-    const std::string artifact_dir = std::string(COMPEVAL_TEST_TMP_DIR) + "/../test-artifacts";
+    const std::string artifact_dir = test::tmp_dir() + "/../test-artifacts";
     std::filesystem::create_directories(artifact_dir);
     const std::string shot = artifact_dir + "/report-ja-screenshot.png";
     const auto page_en = test::check_report_in_chromium(chromium, dir + "/run/report.html", dir + "/run/shot.png",

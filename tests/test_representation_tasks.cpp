@@ -34,8 +34,7 @@ TEST(RepresentationTasks, CompcombPerLayerOnTheSharedCompounds) {
     if (!std::filesystem::exists(test::shared_data_dir() + "/noun-compounds/reddy2011.csv")) {
         GTEST_SKIP() << "shared data not found at " << test::shared_data_dir() << " (COMPCOMB test skipped)";
     }
-    const auto spec =
-        load_representation_spec(std::string(COMPEVAL_SOURCE_DIR) + "/tasks/compcomb.yaml", test::shared_data_dir());
+    const auto spec = load_representation_spec(test::source_dir() + "/tasks/compcomb.yaml", test::shared_data_dir());
     Model model(test::model_path("tiny-f32"));
     const auto result = run_representation_task(model, spec);
     ASSERT_EQ(result.layers.size(), static_cast<size_t>(model.facts().n_layer + 1));
@@ -60,8 +59,7 @@ TEST(RepresentationTasks, CompositionFitRecoversTheIdentityAtTheEmbeddingLayer) 
     if (!std::filesystem::exists(test::shared_data_dir() + "/plane/ood/OOV_test_1.tsv")) {
         GTEST_SKIP() << "shared data not found at " << test::shared_data_dir() << " (composition test skipped)";
     }
-    auto spec = load_representation_spec(std::string(COMPEVAL_SOURCE_DIR) + "/tasks/composition-fit.yaml",
-                                         test::shared_data_dir());
+    auto spec = load_representation_spec(test::source_dir() + "/tasks/composition-fit.yaml", test::shared_data_dir());
     spec.max_phrases = 120;
     Model model(test::model_path("tiny-f32"));
     const auto result = run_representation_task(model, spec);

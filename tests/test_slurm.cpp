@@ -60,7 +60,7 @@ struct SlurmCluster {
     SlurmCluster(const SlurmCluster &) = delete;
     SlurmCluster & operator=(const SlurmCluster &) = delete;
     ~SlurmCluster() {
-        test::run_command("bash " + std::string(COMPEVAL_SOURCE_DIR) + "/scripts/slurm-cluster.sh stop " + dir);
+        test::run_command("bash " + test::source_dir() + "/scripts/slurm-cluster.sh stop " + dir);
         if (::testing::Test::HasFailure()) {
             std::cerr << "Slurm's logs: " << dir << "/log\n";
         } else {
@@ -115,7 +115,7 @@ TEST(Slurm, JobArrayOfTheRecipeCancelledRequeuedAndMergedGivesTheUnshardedBytes)
     if (::geteuid() != 0) {
         GTEST_SKIP() << "a Slurm cluster needs root (slurmd runs every job as its user); CI runs as root";
     }
-    const std::string doc = test::read_file(std::string(COMPEVAL_SOURCE_DIR) + "/docs/scale-out.md");
+    const std::string doc = test::read_file(test::source_dir() + "/docs/scale-out.md");
     const std::string shard_script = bash_block(doc, "`shard.sbatch`:");
     const std::string merge_script = bash_block(doc, "`merge.sbatch` (");
     const std::string submit = with_first_line(bash_block(doc, "jid=$(sbatch --parsable --array=1-${N}"), "N=8", "N=3");
@@ -143,8 +143,8 @@ TEST(Slurm, JobArrayOfTheRecipeCancelledRequeuedAndMergedGivesTheUnshardedBytes)
 
     // A short private path: munge's socket path must fit in sockaddr_un.
     SlurmCluster cluster{"/tmp/compeval-slurm-" + std::to_string(::getpid())};
-    const auto started = test::run_command("bash " + std::string(COMPEVAL_SOURCE_DIR) +
-                                           "/scripts/slurm-cluster.sh start " + cluster.dir);
+    const auto started =
+        test::run_command("bash " + test::source_dir() + "/scripts/slurm-cluster.sh start " + cluster.dir);
     ASSERT_EQ(started.exit_code, 0) << started.err;
     ASSERT_EQ(started.out, "export SLURM_CONF=" + cluster.dir + "/slurm.conf\n");
     ::setenv("SLURM_CONF", (cluster.dir + "/slurm.conf").c_str(), 1);

@@ -213,7 +213,7 @@ TEST(SuiteRun, EveryBuiltinTaskOnBaseAndChatModelsMatchesTheEngine) {
                << "  - {name: chat, path: " << test::model_path("chat-tiny-suite", kChatTemplate)
                << ", variant: instruct}\ntasks:\n";
     size_t n_tasks = 0;
-    for (const auto & entry : std::filesystem::directory_iterator(std::string(COMPEVAL_SOURCE_DIR) + "/tasks")) {
+    for (const auto & entry : std::filesystem::directory_iterator(test::source_dir() + "/tasks")) {
         // AddOne-RTE is not shipped: its tasks read a fixture from their own data_dir.
         const bool addone = entry.path().filename().string().starts_with("addone-rte");
         suite_file << "  - {path: " << entry.path().string() << ", limit: 6"
@@ -325,7 +325,7 @@ TEST(SuiteRun, SigkillAtRandomMomentsThenResumeEqualsAnUninterruptedRun) {
     for (int attempt = 0; attempt < 4; ++attempt) {
         const pid_t pid = start_run(suite, out);
         // The kill lands at a random moment of the scoring, not of the
-        // process's start (loading libtorch alone takes seconds on a busy machine).
+        // process's start (loading a model takes a while on a busy machine).
         for (int wait = 0; wait < 600 && !std::filesystem::exists(out + "/results.sqlite"); ++wait) {
             std::this_thread::sleep_for(std::chrono::milliseconds(50));
         }

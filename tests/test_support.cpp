@@ -11,6 +11,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <sstream>
 #include <stdexcept>
@@ -24,7 +25,7 @@ std::string vocab_path(const std::string & vocab) {
 }
 
 std::string model_path(const std::string & name, const std::string & chat_template) {
-    const std::string path = std::string(COMPEVAL_TEST_MODEL_DIR) + "/" + name + ".gguf";
+    const std::string path = model_dir() + "/" + name + ".gguf";
     if (fs::exists(path)) {
         return path;
     }
@@ -55,7 +56,7 @@ std::string arch_model_path(const ArchModel & m) {
     if (!m.label.empty()) {
         name += "-" + m.label;
     }
-    const std::string path = std::string(COMPEVAL_TEST_MODEL_DIR) + "/" + name + ".gguf";
+    const std::string path = model_dir() + "/" + name + ".gguf";
     if (fs::exists(path)) {
         return path;
     }
@@ -74,11 +75,11 @@ std::string arch_model_path(const ArchModel & m) {
 }
 
 std::string shared_data_dir() {
-    return std::string(COMPEVAL_SOURCE_DIR) + "/../shared/data";
+    return source_dir() + "/../shared/data";
 }
 
 std::string temp_dir(const std::string & name) {
-    const fs::path dir = fs::path(COMPEVAL_TEST_TMP_DIR) / (name + "-" + std::to_string(::getpid()));
+    const fs::path dir = fs::path(tmp_dir()) / (name + "-" + std::to_string(::getpid()));
     fs::remove_all(dir);
     fs::create_directories(dir);
     return dir.string();
@@ -100,10 +101,6 @@ CommandResult run_command(const std::string & command) {
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
     result.err = read_file(err_path);
     return result;
-}
-
-std::string compeval_binary() {
-    return COMPEVAL_BINARY;
 }
 
 std::string error_of(const std::function<void()> & f) {
@@ -132,6 +129,10 @@ namespace {
 
 using ContextPtr = std::unique_ptr<llama_context, decltype(&llama_free)>;
 
+// One sequence, F32 KV cache, no flash attention, one thread. Emptied between
+// requests rather than made anew: a sequence's numbers depend on the cells
+// it occupies, not on how many the context has, and a fresh context per
+// request is what made these references slow under AddressSanitizer.
 ContextPtr single_sequence_context(const Model & model, size_t n_tokens) {
     llama_context_params p = llama_context_default_params();
     p.n_ctx = static_cast<uint32_t>(std::max<size_t>(n_tokens, 64));
@@ -146,10 +147,11 @@ ContextPtr single_sequence_context(const Model & model, size_t n_tokens) {
     return ContextPtr(llama_init_from_model(model.raw(), p), &llama_free);
 }
 
-// Decodes tokens in chunks of `step`; returns the logits of every position.
-std::vector<std::vector<float>> decode_all(llama_context * ctx, const std::vector<Token> & tokens, size_t step,
-                                           int n_vocab) {
-    std::vector<std::vector<float>> logits;
+// Decodes tokens in chunks of `step` into an emptied context and calls
+// `row(position, logits)` for every position.
+void decode_all(llama_context * ctx, const std::vector<Token> & tokens, size_t step,
+                const std::function<void(size_t, const float *)> & row) {
+    llama_memory_clear(llama_get_memory(ctx), true);
     llama_batch batch = llama_batch_init(static_cast<int32_t>(tokens.size()), 0, 1);
     for (size_t first = 0; first < tokens.size(); first += step) {
         const size_t last = std::min(tokens.size(), first + step);
@@ -167,12 +169,10 @@ std::vector<std::vector<float>> decode_all(llama_context * ctx, const std::vecto
             throw std::runtime_error("reference decode failed");
         }
         for (int j = 0; j < batch.n_tokens; ++j) {
-            const float * row = llama_get_logits_ith(ctx, j);
-            logits.emplace_back(row, row + n_vocab);
+            row(first + static_cast<size_t>(j), llama_get_logits_ith(ctx, j));
         }
     }
     llama_batch_free(batch);
-    return logits;
 }
 
 }  // namespace
@@ -180,39 +180,57 @@ std::vector<std::vector<float>> decode_all(llama_context * ctx, const std::vecto
 std::vector<LoglikelihoodResult> reference_loglikelihood(const Model & model,
                                                          const std::vector<TokenizedRequest> & requests, int ubatch) {
     const int n_vocab = model.facts().n_vocab;
+    size_t longest = 0;
+    for (const auto & r : requests) {
+        longest = std::max(longest, r.tokens.size());
+    }
+    const auto ctx = single_sequence_context(model, longest);
     std::vector<LoglikelihoodResult> out;
     for (const auto & r : requests) {
-        auto ctx = single_sequence_context(model, r.tokens.size());
-        const auto all =
-            decode_all(ctx.get(), r.tokens, ubatch > 0 ? static_cast<size_t>(ubatch) : r.tokens.size(), n_vocab);
         LoglikelihoodResult res;
         res.greedy = true;
-        for (size_t pos = r.n_context; pos < r.tokens.size(); ++pos) {
-            const float * logits = all[pos - 1].data();
-            double max_v = logits[0];
-            int argmax = 0;
-            for (int v = 1; v < n_vocab; ++v) {
-                if (logits[v] > max_v) {
-                    max_v = logits[v];
-                    argmax = v;
-                }
-            }
-            double sum = 0.0;
-            for (int v = 0; v < n_vocab; ++v) {
-                sum += std::exp(static_cast<double>(logits[v]) - max_v);
-            }
-            res.logprob += static_cast<double>(logits[r.tokens[pos]]) - max_v - std::log(sum);
-            res.greedy = res.greedy && argmax == r.tokens[pos];
-            ++res.n_tokens;
-        }
+        decode_all(ctx.get(), r.tokens, ubatch > 0 ? static_cast<size_t>(ubatch) : r.tokens.size(),
+                   [&](size_t pos, const float * logits) {
+                       if (pos + 1 < r.n_context || pos + 1 >= r.tokens.size()) {
+                           return;  // predicts no continuation token
+                       }
+                       const auto [logprob, greedy] = token_logprob(logits, n_vocab, r.tokens[pos + 1]);
+                       res.logprob += logprob;
+                       res.greedy = res.greedy && greedy;
+                       ++res.n_tokens;
+                   });
         out.push_back(res);
     }
     return out;
 }
 
+std::vector<std::vector<float>> reference_logits(const Model & model, const std::vector<Token> & tokens) {
+    const auto n_vocab = static_cast<size_t>(model.facts().n_vocab);
+    std::vector<std::vector<float>> out;
+    const auto ctx = single_sequence_context(model, tokens.size());
+    decode_all(ctx.get(), tokens, tokens.size(),
+               [&](size_t, const float * row) { out.emplace_back(row, row + n_vocab); });
+    return out;
+}
+
 std::vector<float> reference_logits(const Model & model, const std::vector<Token> & tokens, size_t pos) {
-    auto ctx = single_sequence_context(model, tokens.size());
-    return decode_all(ctx.get(), tokens, tokens.size(), model.facts().n_vocab)[pos];
+    return reference_logits(model, tokens)[pos];
+}
+
+std::pair<double, bool> token_logprob(const float * logits, int n_vocab, Token token) {
+    double max_v = logits[0];
+    int argmax = 0;
+    for (int v = 1; v < n_vocab; ++v) {
+        if (logits[v] > max_v) {
+            max_v = logits[v];
+            argmax = v;
+        }
+    }
+    double sum = 0.0;
+    for (int v = 0; v < n_vocab; ++v) {
+        sum += std::exp(static_cast<double>(logits[v]) - max_v);
+    }
+    return {static_cast<double>(logits[token]) - max_v - std::log(sum), argmax == token};
 }
 
 std::string write_addone_fixture(const std::string & dir) {

@@ -58,7 +58,15 @@ struct CommandResult {
     std::string err;
 };
 CommandResult run_command(const std::string & command);
+// This build's paths (test_paths.cpp): the checkout, the generated test
+// models, scratch space, the compeval binary, llama-perplexity, the npm
+// packages of the browser test.
+std::string source_dir();
+std::string model_dir();
+std::string tmp_dir();
 std::string compeval_binary();
+std::string llama_perplexity_binary();
+std::string node_modules();
 
 // Scores each request alone: its whole token sequence in one sequence of a
 // fresh context, logits at every position, log-softmax in double precision.
@@ -68,8 +76,14 @@ std::vector<LoglikelihoodResult> reference_loglikelihood(const Model & model,
                                                          const std::vector<TokenizedRequest> & requests,
                                                          int ubatch = 0);
 
-// Logits (n_vocab floats) predicting the token after tokens[0..pos].
+// Logits (n_vocab floats) predicting the token after tokens[0..pos], for
+// one position or for every one (all at once, one sequence).
 std::vector<float> reference_logits(const Model & model, const std::vector<Token> & tokens, size_t pos);
+std::vector<std::vector<float>> reference_logits(const Model & model, const std::vector<Token> & tokens);
+
+// log p(token) under one row of logits, log-softmax in double; and whether
+// the token was the row's argmax.
+std::pair<double, bool> token_logprob(const float * logits, int n_vocab, Token token);
 
 std::string read_file(const std::string & path);
 
@@ -96,7 +110,7 @@ std::string error_of(const std::function<void()> & f);
 // ---- Child processes and loopback HTTP, for tests that run llama-server or
 // compeval_fault_proxy next to compeval. ----
 
-// COMPEVAL_LLAMA_SERVER and COMPEVAL_FAULT_PROXY of this build. A build
+// llama-server and compeval_fault_proxy of this build. A build
 // without llama-server gives "" or "...-NOTFOUND": check the file exists.
 std::string llama_server_binary();
 std::string fault_proxy_binary();

@@ -178,7 +178,7 @@ TEST(BuiltinTasks, PlaneOodKeepsClassAndInferenceTypePerItem) {
     if (!std::filesystem::exists(data + "/plane/ood/OOV_test_1.tsv")) {
         GTEST_SKIP() << "shared data not found at " << data << " (PLANE test skipped)";
     }
-    const TaskSpec spec = load_task_spec(std::string(COMPEVAL_SOURCE_DIR) + "/tasks/plane-ood.yaml", data);
+    const TaskSpec spec = load_task_spec(test::source_dir() + "/tasks/plane-ood.yaml", data);
     Model model(test::model_path("tiny-f16"));
     LoglikelihoodEngine engine(model, {});
     const auto result = run_task(engine, spec, {PromptForm::Plain, 30});
@@ -211,7 +211,7 @@ TEST(BuiltinTasks, RnpcRankingPairsAnEntailedWithANonEntailedHypothesis) {
     if (!std::filesystem::exists(data + "/rnpc/SPTE.csv")) {
         GTEST_SKIP() << "shared data not found at " << data << " (RNPC test skipped)";
     }
-    const TaskSpec spec = load_task_spec(std::string(COMPEVAL_SOURCE_DIR) + "/tasks/rnpc-spte-ranking.yaml", data);
+    const TaskSpec spec = load_task_spec(test::source_dir() + "/tasks/rnpc-spte-ranking.yaml", data);
     const Table table = read_table(spec.splits[0].second, spec.table);
     std::map<std::string, std::string> label_of;  // premise + hypothesis -> label
     for (const auto & row : table.rows) {
@@ -237,7 +237,7 @@ TEST(BuiltinTasks, RnpcRankingPairsAnEntailedWithANonEntailedHypothesis) {
 TEST(BuiltinTasks, AddOneRteReadsTheSevenColumnFormat) {
     const auto dir = test::temp_dir("addone");
     const std::string path = test::write_addone_fixture(dir);
-    const std::string tasks = std::string(COMPEVAL_SOURCE_DIR) + "/tasks/";
+    const std::string tasks = test::source_dir() + "/tasks/";
 
     const TaskSpec judge = load_task_spec(tasks + "addone-rte-judgement.yaml", dir);
     const auto items = load_task_items(judge, "test", path);

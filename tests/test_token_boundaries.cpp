@@ -39,7 +39,7 @@ struct BuiltinTask {
 // Every file in tasks/, the AddOne-RTE ones on the test fixture (not shipped).
 std::vector<BuiltinTask> builtin_tasks(const std::string & addone_dir) {
     std::vector<std::string> files;
-    for (const auto & entry : fs::directory_iterator(std::string(COMPEVAL_SOURCE_DIR) + "/tasks")) {
+    for (const auto & entry : fs::directory_iterator(test::source_dir() + "/tasks")) {
         if (entry.path().extension() == ".yaml") {
             files.push_back(entry.path().string());
         }

@@ -93,13 +93,12 @@ void add_lab_command(CLI::App & app) {
         std::string language;
         std::string out;
         std::string size = "200k";
-        std::string loop = "fused";
         TrainConfig config;
     };
     auto targs = std::make_shared<TrainArgs>();
     auto * train = lab->add_subcommand(
         "train",
-        "Train a llama-style model from scratch on a toy language (libtorch) and export it as a GGUF,\n"
+        "Train a llama-style model from scratch on a toy language and export it as a GGUF,\n"
         "with OUT.train.csv (loss per epoch and the unigram baseline) and OUT.heldout.tsv beside it.");
     train->add_option("--language", targs->language, "Directory written by compeval lab language")->required();
     train->add_option("-o,--out", targs->out, "Output GGUF")->required();
@@ -110,13 +109,7 @@ void add_lab_command(CLI::App & app) {
     train->add_option("--seed", targs->config.seed, "Seed")->capture_default_str();
     train->add_option("-t,--threads", targs->config.threads, "Threads for the model's kernels (0 = all)")
         ->capture_default_str();
-    train
-        ->add_option("--train-loop", targs->loop,
-                     "fused (hand-written forward/backward, one AdamW pass), or reference (libtorch autograd\n"
-                     "and per-tensor AdamW, as the lab trained before; for comparison: bench/lab-train)")
-        ->capture_default_str();
     train->callback([targs] {
-        targs->config.loop = parse_train_loop(targs->loop);
         const std::string & dir = targs->language;
         const WordVocab vocab(read_lines(dir + "/words.txt"));
         auto encode = [&](const std::string & file) {
@@ -150,7 +143,6 @@ void add_lab_command(CLI::App & app) {
 
     auto zoo_file = std::make_shared<std::string>();
     auto zoo_out = std::make_shared<std::string>();
-    auto zoo_loop = std::make_shared<std::string>("fused");
     auto * zoo =
         lab->add_subcommand("zoo",
                             "Build (or resume) a model zoo from a config: the language and every size x seed, trained\n"
@@ -158,13 +150,8 @@ void add_lab_command(CLI::App & app) {
                             "suite.yaml (run it with compeval run).");
     zoo->add_option("config", *zoo_file, "Zoo file (YAML), e.g. lab/zoo-default.yaml")->required();
     zoo->add_option("-o,--out", *zoo_out, "Zoo directory")->required();
-    zoo->add_option("--train-loop", *zoo_loop,
-                    "fused (models side by side, one thread each), or reference (libtorch autograd, one model\n"
-                    "at a time on the zoo's threads, as the lab trained before; for comparison: bench/lab-train)")
-        ->capture_default_str();
-    zoo->callback([zoo_file, zoo_out, zoo_loop] {
-        auto config = load_zoo_config(*zoo_file);
-        config.train.loop = parse_train_loop(*zoo_loop);
+    zoo->callback([zoo_file, zoo_out] {
+        const auto config = load_zoo_config(*zoo_file);
         const auto built =
             build_zoo(config, *zoo_out, [](const std::string & line) { fmt::print(stderr, "lab: {}\n", line); });
         fmt::print(

@@ -4,6 +4,7 @@
 #include "scoring/loglikelihood_engine.hpp"
 #include "tasks/multiple_choice.hpp"
 #include "util/error.hpp"
+#include "util/machine.hpp"
 #include "util/sha256.hpp"
 #include "version.hpp"
 
@@ -117,6 +118,7 @@ void run_score(const ScoreArgs & args) {
         1e9;
     nlohmann::json meta = {{"compeval_version", kVersion},
                            {"llama_cpp", kLlamaVersion},
+                           {"machine", machine_description()},
                            {"model",
                             {{"path", facts.path},
                              {"sha256", facts.sha256},
@@ -140,6 +142,7 @@ void run_score(const ScoreArgs & args) {
                             {{"seconds", seconds},
                              {"decode_seconds", stats.decode_seconds},
                              {"tokens_decoded", stats.tokens_decoded},
+                             {"pad_tokens", stats.pad_tokens},
                              {"logit_rows", stats.logit_rows},
                              {"useful_gflop", useful_gflop},
                              {"tokens_requested", stats.tokens_requested}}}};
@@ -180,7 +183,7 @@ void add_score_command(CLI::App & app) {
     cmd->add_option("-b,--batch", args->batch, "Tokens per llama_decode call")
         ->capture_default_str()
         ->check(CLI::Range(1, 65536));
-    cmd->add_option("--sequences", args->sequences, "KV sequences evaluated side by side (2-256)")
+    cmd->add_option("--sequences", args->sequences, "KV sequences evaluated side by side (2-255)")
         ->capture_default_str()
         ->check(CLI::Range(2, 256));
     cmd->add_option("--chunk", args->chunk, "Items scored (and written) per chunk")

@@ -12,12 +12,9 @@
 namespace {
 
 int run(int argc, char ** argv) {
-    // Only the commands that train: a passive OpenMP wait slows llama.cpp's
-    // decoding of small models several times (measured: scoring the lab's zoo
-    // took 217 s with it, 43 s without).
     if (argc > 2 && std::string(argv[1]) == "lab" &&
         (std::string(argv[2]) == "train" || std::string(argv[2]) == "zoo")) {
-        const std::string warning = compeval::prepare_lab_process(argv);  // may re-execute with OMP_WAIT_POLICY
+        const std::string warning = compeval::lab_blas_warning();
         if (!warning.empty()) {
             std::fprintf(stderr, "compeval: warning: %s\n", warning.c_str());
         }

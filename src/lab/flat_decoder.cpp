@@ -129,7 +129,7 @@ void FlatDecoder::prepare(const TokenBatch & batch) {
         longest = std::max(longest, len);
         prob_offsets_.push_back(prob_offsets_.back() + static_cast<int64_t>(len) * len * shape_.n_head);
     }
-    // The rotation angles as torch_trainer.cpp computes them, in float.
+    // The rotation angles, in float.
     for (auto p = static_cast<int>(cos_.size() / static_cast<size_t>(half)); p < longest; ++p) {
         for (int i = 0; i < half; ++i) {
             const float inv =
@@ -258,7 +258,7 @@ void FlatDecoder::attention_backward(const LayerState & st, const TokenBatch & b
     }
 }
 
-double FlatDecoder::forward(const float * w, const TokenBatch & batch) {
+void FlatDecoder::forward_logits(const float * w, const TokenBatch & batch) {
     prepare(batch);
     const int n = static_cast<int>(batch.ids.size());
     const int d = shape_.n_embd;
@@ -306,6 +306,12 @@ double FlatDecoder::forward(const float * w, const TokenBatch & batch) {
     logits_.resize(size(vocab));
     rms_norm(x_out_.data(), w + layout_.output_norm, r_out_.data(), h_out_.data(), n, d, rms_eps_);
     linear(h_out_.data(), w + layout_.output, logits_.data(), n, d, vocab);
+}
+
+double FlatDecoder::forward(const float * w, const TokenBatch & batch) {
+    forward_logits(w, batch);
+    const int n = static_cast<int>(batch.ids.size());
+    const int vocab = shape_.n_vocab;
     // Softmax in place; the summed loss.
     double loss = 0;
     for (int t = 0; t < n; ++t) {
@@ -327,6 +333,23 @@ double FlatDecoder::forward(const float * w, const TokenBatch & batch) {
 
 double FlatDecoder::loss_sum(const float * params, const TokenBatch & batch) {
     return forward(params, batch);
+}
+
+std::vector<double> FlatDecoder::token_logprobs(const float * params, const TokenBatch & batch) {
+    forward_logits(params, batch);
+    const auto vocab = static_cast<size_t>(shape_.n_vocab);
+    std::vector<double> out;
+    out.reserve(batch.targets.size());
+    for (size_t t = 0; t < batch.targets.size(); ++t) {
+        const float * z = logits_.data() + t * vocab;
+        const double top = *std::max_element(z, z + vocab);
+        double sum = 0;
+        for (size_t k = 0; k < vocab; ++k) {
+            sum += std::exp(static_cast<double>(z[k]) - top);
+        }
+        out.push_back(static_cast<double>(z[batch.targets[t]]) - top - std::log(sum));
+    }
+    return out;
 }
 
 double FlatDecoder::forward_backward(const float * w, float * g, const TokenBatch & batch) {

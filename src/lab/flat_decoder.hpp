@@ -2,10 +2,11 @@
 // The lab decoder's training step written out by hand: forward and backward
 // over one flat float array of weights, a few BLAS products per layer and
 // fused loops for everything between them. The lab's models are small
-// (d <= 256, sentences of a dozen tokens), where a step through libtorch's
+// (d <= 256, sentences of a dozen tokens), where a step through a framework's
 // autograd spends most of its time in per-operator overhead and padding; this
-// computes the same function and gradient (torch_trainer.cpp's Decoder) on
-// the real tokens only, with no allocation per step.
+// computes the function and its gradient on the real tokens only, with no
+// allocation per step. The gradient is checked against finite differences and
+// against values libtorch's autograd computed once (tests/data/lab-reference.json).
 #include <cstdint>
 #include <vector>
 
@@ -18,8 +19,8 @@ struct FlatDecoderShape {
     int n_vocab = 0;
 };
 
-// Where each weight starts in the flat array (in floats). Row-major, as
-// torch stores them: a linear layer's weight is [out, in].
+// Where each weight starts in the flat array (in floats). Row-major: a
+// linear layer's weight is [out, in], as GGUF stores it (ne0 = in).
 struct FlatDecoderLayout {
     struct Layer {
         int64_t attn_norm = 0;
@@ -54,11 +55,14 @@ class FlatDecoder {
     double forward_backward(const float * w, float * g, const TokenBatch & batch);
     // Summed cross-entropy over the batch's tokens, no gradient.
     double loss_sum(const float * params, const TokenBatch & batch);
+    // log p(target) of each of the batch's tokens, the log-softmax in double.
+    std::vector<double> token_logprobs(const float * params, const TokenBatch & batch);
 
   private:
     struct LayerState {  // what backward needs from forward
         std::vector<float> x, r1, h1, qkv, probs, att, x_mid, r2, h2, gu, act;
     };
+    void forward_logits(const float * w, const TokenBatch & batch);
     double forward(const float * w, const TokenBatch & batch);
     void prepare(const TokenBatch & batch);
     void attention_forward(LayerState & s, const TokenBatch & batch);

@@ -1,9 +1,9 @@
 #pragma once
 // Training the lab's models: a llama-style decoder (RMSNorm, rotary
-// positions, SwiGLU) trained from scratch on the toy language with libtorch,
-// and exported to a GGUF that llama.cpp loads through the normal path. Torch
-// stays behind this interface (one translation unit includes it); compeval
-// builds without it, and then these functions throw.
+// positions, SwiGLU) trained from scratch on the toy language by a
+// hand-written forward and backward over one flat array of weights
+// (FlatDecoder) and one AdamW pass over it (FlatAdamW), on OpenBLAS, and
+// exported to a GGUF that llama.cpp loads through the normal path.
 #include "lab/word_vocab.hpp"
 #include "util/error.hpp"
 
@@ -15,6 +15,11 @@
 
 namespace compeval {
 
+// Changes whenever the same configuration would give other bytes: part of
+// every zoo model's cache key, so a zoo trained by an earlier trainer is
+// trained again rather than reused.
+inline constexpr const char * kTrainerVersion = "flat-2";
+
 struct LabModelShape {
     int n_embd = 64;
     int n_layer = 2;
@@ -22,29 +27,6 @@ struct LabModelShape {
     int n_ff = 172;
     int n_ctx = 64;  // longest sequence (BOS + sentence + EOS)
 };
-
-// How a step is run. `fused` (the default): the hand-written forward and
-// backward (FlatDecoder) over one flat buffer of every weight, one AdamW pass
-// over it with the gradient-norm clip folded in (FlatAdamW). `reference`:
-// libtorch autograd, torch::optim::AdamW and clip_grad_norm_ over each
-// parameter tensor, as the lab trained before; kept for bench/lab-train's
-// same-run comparison. Both compute the same update up to float summation
-// order (tested against each other).
-enum class TrainLoop { fused, reference };
-
-inline const char * train_loop_name(TrainLoop loop) {
-    return loop == TrainLoop::fused ? "fused" : "reference";
-}
-
-inline TrainLoop parse_train_loop(const std::string & name) {
-    if (name == "fused") {
-        return TrainLoop::fused;
-    }
-    if (name == "reference") {
-        return TrainLoop::reference;
-    }
-    throw Error("unknown training loop '" + name + "' (fused, reference)");
-}
 
 struct TrainConfig {
     int epochs = 4;
@@ -59,7 +41,6 @@ struct TrainConfig {
     // sums in a fixed order: same config and seed give the same bytes. A zoo
     // trains several models side by side instead.
     int threads = 1;
-    TrainLoop loop = TrainLoop::fused;
 };
 
 struct EpochLog {
@@ -76,11 +57,9 @@ struct TrainResult {
     double tokens_per_second = 0;
 };
 
-// True when this build has libtorch.
-bool lab_training_available();
-
 class LabModel {
   public:
+    // Initial weights from `seed` alone (the same bytes on every CPU).
     LabModel(const LabModelShape & shape, int n_vocab, uint64_t seed);
     ~LabModel();
     LabModel(const LabModel &) = delete;
@@ -108,25 +87,30 @@ class LabModel {
 
     uint64_t n_params() const;
 
-    // The fused loop's hand-written gradient (FlatDecoder) against libtorch
-    // autograd's on the same weights and sentences: how far apart the mean
-    // losses and the gradients are. What the tests hold the fused loop to.
-    struct GradientAgreement {
-        double loss_difference = 0;      // |fused - autograd|, mean loss in nats
-        double max_grad_difference = 0;  // largest |fused - autograd| of any element
-        double max_grad = 0;             // largest |autograd| element, for scale
+    // Every weight in one array, and where each GGUF tensor lies in it
+    // (row-major [rows, cols]): what the tests and the reference generator
+    // (tools/lab-reference) read and set.
+    struct WeightTensor {
+        std::string name;  // "blk.0.attn_q.weight"
+        int64_t offset = 0;
+        int64_t rows = 0;
+        int64_t cols = 0;
+        int64_t size() const { return rows * cols; }
     };
-    GradientAgreement compare_gradients(const std::vector<std::vector<int>> & sentences);
+    std::vector<WeightTensor> weight_tensors() const;
+    std::vector<float> & weights();
+    const std::vector<float> & weights() const;
+    // Mean cross-entropy over the sentences' tokens (BOS/EOS added) and its
+    // gradient with respect to weights(), by FlatDecoder.
+    double loss_and_gradient(const std::vector<std::vector<int>> & sentences, std::vector<float> & gradient);
 
   private:
     struct Impl;
     std::unique_ptr<Impl> impl_;
 };
 
-// Sets OMP_WAIT_POLICY=PASSIVE and re-executes the program when it was not set
-// at start (libtorch's spinning OpenMP threads starve OpenBLAS on few cores;
-// the variable is read only at process start). Returns a warning when the BLAS
-// in use is not OpenBLAS (Debian's reference BLAS is ~15x slower), else "".
-std::string prepare_lab_process(char ** argv);
+// A warning when the BLAS library this process runs on is not OpenBLAS
+// (Debian's reference BLAS trains ~15x slower), else "".
+std::string lab_blas_warning();
 
 }  // namespace compeval

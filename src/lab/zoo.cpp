@@ -23,11 +23,10 @@ namespace compeval {
 namespace {
 
 // What determines a model's bytes: the language, its size, seed, schedule,
-// training loop and threads per model (not how many models train at once).
+// threads per model (not how many models train at once) and the trainer.
 std::string model_key(const LabCorpus & corpus, const TrainConfig & t, const std::string & size, uint64_t seed) {
     return sha256_string(fmt::format("{}|{}|{}|{}|{}|{}|{}|{}|{}|{}", corpus.key, size, seed, t.epochs, t.batch,
-                                     t.learning_rate, t.warmup_share, t.weight_decay, t.threads,
-                                     train_loop_name(t.loop)));
+                                     t.learning_rate, t.warmup_share, t.weight_decay, t.threads, kTrainerVersion));
 }
 
 // One base model and its instruct variants (each starts from the base, so
@@ -225,11 +224,10 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
     const auto & train = corpus.train;
     const auto & validation = corpus.validation;
 
-    // The fused loop trains each model on one thread and several side by
-    // side; the reference loop one at a time on `threads` threads, as before.
-    const bool side_by_side = config.train.loop == TrainLoop::fused;
+    // Each model trains on one thread (its bytes do not depend on how many
+    // train at once), `threads` of them side by side.
     TrainConfig train_config = config.train;
-    train_config.threads = side_by_side ? 1 : config.threads;
+    train_config.threads = 1;
     std::mutex log_mutex;
     const auto log_line = [&](const std::string & line) {
         const std::lock_guard<std::mutex> lock(log_mutex);
@@ -255,7 +253,7 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
         record.update({{"n_params", result.n_params},
                        {"unigram_loss", result.unigram_loss},
                        {"tokens_per_second", result.tokens_per_second},
-                       {"train_loop", train_loop_name(train_config.loop)},
+                       {"trainer", kTrainerVersion},
                        {"train_threads", resolve_threads(train_config.threads)},
                        {"epochs", nlohmann::json::array()}});
         double seconds = 0;
@@ -362,7 +360,7 @@ ZooBuild build_zoo(const ZooConfig & config, const std::string & dir,
                                    {"base", job.name}},
                                   dir + "/" + vname + ".gguf", kLabChatTemplate);
     };
-    run_costliest_first(ready, side_by_side ? resolve_threads(config.threads) : 1, [&](size_t id) {
+    run_costliest_first(ready, resolve_threads(config.threads), [&](size_t id) {
         ZooJob & job = jobs[id / per_job];
         std::vector<CostedTask> made_ready;
         if (id % per_job == 0) {

@@ -23,9 +23,8 @@ struct ZooConfig {
     std::vector<std::string> sizes;  // lab size names: 50k, 200k, 1m, 5m
     std::vector<uint64_t> seeds;
     TrainConfig train;  // its `threads` is set by build_zoo from `threads` below
-    // The fused loop: models trained side by side, each on one thread (0: one
-    // per core), so a model's bytes do not depend on it. The reference loop:
-    // one model at a time on this many threads (0: all cores).
+    // Models trained side by side, each on one thread (0: one per core), so a
+    // model's bytes do not depend on it.
     int threads = 0;
     struct Instruct {
         std::vector<double> ratios;  // instruction examples per pre-training sentence; one variant each

@@ -1,6 +1,7 @@
 #include "scoring/generation_engine.hpp"
 
 #include "backends/llama_runtime.hpp"
+#include "scoring/engine_context.hpp"
 #include "scoring/token_distribution.hpp"
 #include "util/error.hpp"
 #include "util/utf8.hpp"
@@ -37,29 +38,21 @@ GenerationEngine::GenerationEngine(const Model & model, EngineOptions options)
     options_.threads = resolve_threads(options_.threads);
 }
 
-GenerationEngine::~GenerationEngine() {
-    if (ctx_ != nullptr) {
-        llama_free(ctx_);
-    }
-}
+GenerationEngine::~GenerationEngine() = default;
 
 void GenerationEngine::ensure_context(int n_ctx) {
-    if (ctx_ != nullptr && ctx_cells_ >= n_ctx) {
+    if (ctx_ != nullptr && ctx_->cells() >= n_ctx) {
         return;
     }
-    if (ctx_ != nullptr) {
-        llama_free(ctx_);
-        ctx_ = nullptr;
-        cached_.clear();
-    }
-    ctx_ = create_engine_context(model_, options_, std::max(n_ctx, 256), 1, false);
-    ctx_cells_ = static_cast<int>(llama_n_ctx(ctx_));
+    ctx_.reset();
+    cached_.clear();
+    ctx_ = std::make_unique<EngineContext>(model_, options_, std::max(n_ctx, 256), 1);
 }
 
 // Evaluates tokens[from..] after the cached ones; logits of the last only.
 void GenerationEngine::decode(const std::vector<Token> & tokens, size_t from) {
     const auto n_batch = static_cast<size_t>(options_.batch);
-    llama_batch batch = llama_batch_init(static_cast<int32_t>(n_batch), 0, 1);
+    llama_batch batch = llama_batch_init(static_cast<int32_t>(n_batch) + 1, 0, 1);  // + 1: a pad token
     for (size_t first = from; first < tokens.size(); first += n_batch) {
         const size_t last = std::min(tokens.size(), first + n_batch);
         batch.n_tokens = 0;
@@ -71,11 +64,12 @@ void GenerationEngine::decode(const std::vector<Token> & tokens, size_t from) {
             batch.seq_id[k][0] = 0;
             batch.logits[k] = i + 1 == tokens.size() ? 1 : 0;
         }
-        const int32_t rc = llama_decode(ctx_, batch);
+        logits_row_ = batch.n_tokens - 1;
+        const int32_t rc = ctx_->decode(batch);
         if (rc != 0) {
             llama_batch_free(batch);
             cached_.clear();
-            llama_memory_clear(llama_get_memory(ctx_), true);
+            llama_memory_clear(ctx_->memory(), true);
             if (rc == 2) {
                 throw Error("interrupted");
             }
@@ -113,7 +107,7 @@ GenerationResult GenerationEngine::generate_one(const GenerationRequest & reques
     while (keep < cached_.size() && keep + 1 < tokens.size() && cached_[keep] == tokens[keep]) {
         ++keep;
     }
-    llama_memory_t memory = llama_get_memory(ctx_);
+    llama_memory_t memory = ctx_->memory();
     if (!llama_memory_seq_rm(memory, 0, static_cast<llama_pos>(keep), -1)) {
         llama_memory_clear(memory, true);  // a cache that cannot cut a suffix (e.g. sliding window) starts over
         keep = 0;
@@ -127,7 +121,7 @@ GenerationResult GenerationEngine::generate_one(const GenerationRequest & reques
     result.finish = "length";
     std::vector<Token> generated;
     while (static_cast<int>(generated.size()) < request.max_tokens) {
-        const float * logits = llama_get_logits_ith(ctx_, -1);
+        const float * logits = llama_get_logits_ith(ctx_->get(), logits_row_);
         if (generated.empty() && request.top_logprobs > 0) {
             result.first_top = top_tokens(model_, logits, n_vocab, request.top_logprobs);
         }
@@ -149,7 +143,8 @@ GenerationResult GenerationEngine::generate_one(const GenerationRequest & reques
         decode(tokens, tokens.size() - 1);
     }
     if (request.max_tokens == 0 && request.top_logprobs > 0) {
-        result.first_top = top_tokens(model_, llama_get_logits_ith(ctx_, -1), n_vocab, request.top_logprobs);
+        result.first_top =
+            top_tokens(model_, llama_get_logits_ith(ctx_->get(), logits_row_), n_vocab, request.top_logprobs);
     }
     result.n_tokens = static_cast<int>(generated.size());
     result.text = replace_invalid_utf8(result.text);

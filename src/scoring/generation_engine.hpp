@@ -8,9 +8,11 @@
 #include "scoring/answer_generator.hpp"
 #include "scoring/loglikelihood_engine.hpp"
 
-struct llama_context;
+#include <memory>
 
 namespace compeval {
+
+class EngineContext;
 
 class GenerationEngine final : public AnswerGenerator {
   public:
@@ -34,8 +36,8 @@ class GenerationEngine final : public AnswerGenerator {
 
     const Model & model_;
     EngineOptions options_;
-    llama_context * ctx_ = nullptr;
-    int ctx_cells_ = 0;
+    std::unique_ptr<EngineContext> ctx_;
+    int logits_row_ = 0;         // the batch index of the last decode's output
     std::vector<Token> cached_;  // the tokens in the KV cache, in order
     uint64_t tokens_decoded_ = 0;
 };

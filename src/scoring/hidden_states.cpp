@@ -1,6 +1,7 @@
 #include "scoring/hidden_states.hpp"
 
 #include "backends/llama_runtime.hpp"
+#include "scoring/engine_context.hpp"
 #include "scoring/loglikelihood_engine.hpp"
 #include "scoring/prefix_tree.hpp"
 #include "scoring/requests.hpp"
@@ -64,8 +65,6 @@ bool capture_callback(ggml_tensor * t, bool ask, void * user) {
 std::string tensor_name(int layer) {
     return layer == 0 ? "token embeddings" : "l_out-" + std::to_string(layer - 1);
 }
-
-using ContextPtr = std::unique_ptr<llama_context, decltype(&llama_free)>;
 
 constexpr int kSequences = 64;  // KV sequences of the extraction context
 
@@ -144,12 +143,9 @@ std::vector<LayerVectors> HiddenStateExtractor::extract(const std::vector<Hidden
     engine.threads = threads;
     engine.batch = options_.batch;  // one ubatch per decode: captured rows are in batch order
     const int window = std::max(options_.batch, static_cast<int>(max_len));
-    ContextPtr ctx(create_engine_context(model_, engine, static_cast<int>(max_len) + window, kSequences, true,
-                                         {capture_callback, &capture}),
-                   &llama_free);
-    const int ctx_cells = static_cast<int>(llama_n_ctx(ctx.get()));
+    EngineContext ctx(model_, engine, static_cast<int>(max_len) + window, kSequences, {capture_callback, &capture});
 
-    llama_batch batch = llama_batch_init(options_.batch, 0, kSequences);
+    llama_batch batch = llama_batch_init(options_.batch + 1, 0, kSequences);  // + 1: a pad token
     std::unique_ptr<llama_batch, void (*)(llama_batch *)> batch_guard(&batch,
                                                                       [](llama_batch * b) { llama_batch_free(*b); });
     std::vector<int32_t> batch_nodes;
@@ -162,19 +158,22 @@ std::vector<LayerVectors> HiddenStateExtractor::extract(const std::vector<Hidden
         capture.data.assign(options_.layers.size(), {});
         capture.rows.assign(options_.layers.size(), 0);
         clear_last_llama_error();
-        if (llama_decode(ctx.get(), batch) != 0) {
+        if (ctx.decode(batch) != 0) {
             throw Error("llama_decode failed while extracting hidden states: " + last_llama_error());
         }
+        // A pad token's row (EngineContext) comes after the batch's own.
+        const int decoded = batch.n_tokens + (ctx.last_padded() ? 1 : 0);
+        const int outputs = n_outputs + (ctx.last_pad_had_output() ? 1 : 0);
         for (size_t li = 0; li < options_.layers.size(); ++li) {
             const auto & data = capture.data[li];
             const int64_t rows = capture.rows[li];
             // The last block's output is pruned to the output rows unless every token is an output.
-            const bool pruned = rows == n_outputs && rows != batch.n_tokens;
+            const bool pruned = rows == outputs && rows != decoded;
             if (data.empty() && n_outputs > 0) {
                 throw Error("layer " + std::to_string(options_.layers[li]) + " (" + tensor_name(options_.layers[li]) +
                             ") was not produced by the " + model_.facts().architecture + " graph");
             }
-            if (!pruned && rows != batch.n_tokens) {
+            if (!pruned && rows != decoded) {
                 throw Error("unexpected row count " + std::to_string(rows) + " for " +
                             tensor_name(options_.layers[li]));
             }
@@ -205,8 +204,7 @@ std::vector<LayerVectors> HiddenStateExtractor::extract(const std::vector<Hidden
             flush();
         }
     };
-    schedule_tree(tree, llama_get_memory(ctx.get()), {ctx_cells, window, kSequences, true}, add,
-                  [&](size_t) { flush(); });
+    schedule_tree(tree, ctx.memory(), {ctx.cells(), window, kSequences, true}, add, [&](size_t) { flush(); });
 
     std::vector<LayerVectors> results(requests.size());
     for (size_t r = 0; r < requests.size(); ++r) {

@@ -1,6 +1,7 @@
 #include "scoring/loglikelihood_engine.hpp"
 
 #include "backends/llama_runtime.hpp"
+#include "scoring/engine_context.hpp"
 #include "scoring/prefix_tree.hpp"
 #include "scoring/token_distribution.hpp"
 #include "scoring/tree_schedule.hpp"
@@ -17,11 +18,6 @@
 namespace compeval {
 namespace {
 
-bool cancel_requested(void * data) {
-    const auto * flag = static_cast<const std::atomic<bool> *>(data);
-    return flag != nullptr && flag->load();
-}
-
 // Per-node scoring state of one call.
 struct NodeScores {
     std::vector<double> logprob;  // log p(token | prefix), for nodes that need it
@@ -32,7 +28,7 @@ struct NodeScores {
 
 class BatchRunner {
   public:
-    BatchRunner(llama_context * ctx, const PrefixTree & tree, NodeScores & scores, int n_batch, int n_seq_max,
+    BatchRunner(EngineContext & ctx, const PrefixTree & tree, NodeScores & scores, int n_batch, int n_seq_max,
                 int n_threads, EngineStats & stats)
         : ctx_(ctx),
           tree_(tree),
@@ -40,8 +36,8 @@ class BatchRunner {
           n_batch_(n_batch),
           n_threads_(n_threads),
           stats_(stats),
-          batch_(llama_batch_init(n_batch, 0, n_seq_max)),
-          n_vocab_(llama_vocab_n_tokens(llama_model_get_vocab(llama_get_model(ctx)))) {}
+          batch_(llama_batch_init(n_batch + 1, 0, n_seq_max)),  // + 1: EngineContext's pad token
+          n_vocab_(llama_vocab_n_tokens(llama_model_get_vocab(llama_get_model(ctx.get())))) {}
     ~BatchRunner() { llama_batch_free(batch_); }
     BatchRunner(const BatchRunner &) = delete;
     BatchRunner & operator=(const BatchRunner &) = delete;
@@ -67,7 +63,7 @@ class BatchRunner {
             return;
         }
         const auto start = std::chrono::steady_clock::now();
-        const int32_t rc = llama_decode(ctx_, batch_);
+        const int32_t rc = ctx_.decode(batch_);
         if (rc == 2) {
             throw Error("interrupted");
         }
@@ -78,6 +74,7 @@ class BatchRunner {
         stats_.decode_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
         stats_.decode_calls += 1;
         stats_.tokens_decoded += static_cast<uint64_t>(batch_.n_tokens);
+        stats_.pad_tokens += ctx_.last_padded() ? 1 : 0;
         score_outputs();
         batch_.n_tokens = 0;
         nodes_.clear();
@@ -97,10 +94,11 @@ class BatchRunner {
         summaries_.resize(rows_.size());
         const int n_workers = std::min(n_threads_, static_cast<int>(rows_.size() / 8) + 1);
         parallel_for(rows_.size(), n_workers, [this](size_t r) {
-            summaries_[r] = summarize_logits(llama_get_logits_ith(ctx_, rows_[r]), static_cast<size_t>(n_vocab_));
+            summaries_[r] = summarize_logits(llama_get_logits_ith(ctx_.get(), rows_[r]), static_cast<size_t>(n_vocab_));
         });
         for (size_t r = 0; r < rows_.size(); ++r) {
-            score_children(nodes_[static_cast<size_t>(rows_[r])], llama_get_logits_ith(ctx_, rows_[r]), summaries_[r]);
+            score_children(nodes_[static_cast<size_t>(rows_[r])], llama_get_logits_ith(ctx_.get(), rows_[r]),
+                           summaries_[r]);
         }
     }
 
@@ -114,7 +112,7 @@ class BatchRunner {
         }
     }
 
-    llama_context * ctx_;
+    EngineContext & ctx_;
     const PrefixTree & tree_;
     NodeScores & scores_;
     int n_batch_;
@@ -134,62 +132,22 @@ LoglikelihoodEngine::LoglikelihoodEngine(const Model & model, EngineOptions opti
     if (options_.batch < 1) {
         throw Error("batch size must be at least 1");
     }
-    options_.max_sequences = std::clamp(options_.max_sequences, 2, 256);
+    // llama.cpp allows 256 sequences; EngineContext may need one for a pad token.
+    options_.max_sequences = std::clamp(options_.max_sequences, 2, 255);
     if (options_.window_tokens <= 0) {
         options_.window_tokens = options_.batch;
     }
     options_.threads = resolve_threads(options_.threads);
 }
 
-LoglikelihoodEngine::~LoglikelihoodEngine() {
-    if (ctx_ != nullptr) {
-        llama_free(ctx_);
-    }
-}
-
-llama_context * create_engine_context(const Model & model, const EngineOptions & options, int n_ctx, int n_seq_max,
-                                      bool kv_unified, EvalCallback eval) {
-    llama_context_params params = llama_context_default_params();
-    params.n_ctx = static_cast<uint32_t>(n_ctx);
-    params.n_batch = static_cast<uint32_t>(options.batch);
-    params.n_ubatch = static_cast<uint32_t>(options.batch);
-    params.n_seq_max = static_cast<uint32_t>(n_seq_max);
-    // llama.cpp reserves at least one output row per sequence.
-    params.n_outputs_max = static_cast<uint32_t>(std::max(options.batch, n_seq_max));
-    params.n_threads = options.threads;
-    params.n_threads_batch = options.threads;
-    params.kv_unified = kv_unified;
-    params.flash_attn_type = options.flash_attention ? LLAMA_FLASH_ATTN_TYPE_AUTO : LLAMA_FLASH_ATTN_TYPE_DISABLED;
-    params.no_perf = true;
-    params.cb_eval = eval.callback;
-    params.cb_eval_user_data = eval.user_data;
-    if (options.f32_kv_cache) {
-        params.type_k = GGML_TYPE_F32;
-        params.type_v = GGML_TYPE_F32;
-    }
-    if (options.cancel != nullptr) {
-        params.abort_callback = cancel_requested;
-        params.abort_callback_data = const_cast<std::atomic<bool> *>(options.cancel);
-    }
-    clear_last_llama_error();
-    llama_context * ctx = llama_init_from_model(model.raw(), params);
-    if (ctx == nullptr) {
-        throw Error("cannot create a llama.cpp context of " + std::to_string(n_ctx) + " cells: " + last_llama_error());
-    }
-    return ctx;
-}
+LoglikelihoodEngine::~LoglikelihoodEngine() = default;
 
 void LoglikelihoodEngine::ensure_context(int n_ctx) {
-    if (ctx_ != nullptr && ctx_cells_ >= n_ctx) {
+    if (ctx_ != nullptr && ctx_->cells() >= n_ctx) {
         return;
     }
-    if (ctx_ != nullptr) {
-        llama_free(ctx_);
-        ctx_ = nullptr;
-    }
-    ctx_ =
-        create_engine_context(model_, options_, n_ctx, options_.max_sequences, true);  // shared cells: prefix sharing
-    ctx_cells_ = static_cast<int>(llama_n_ctx(ctx_));
+    ctx_.reset();
+    ctx_ = std::make_unique<EngineContext>(model_, options_, n_ctx, options_.max_sequences);
 }
 
 std::vector<LoglikelihoodResult> LoglikelihoodEngine::loglikelihood(
@@ -244,11 +202,11 @@ std::vector<LoglikelihoodResult> LoglikelihoodEngine::loglikelihood_tokens(
     // the previous one, at most one sequence long) plus one window of new tokens.
     const int window = std::max(options_.window_tokens, static_cast<int>(max_len));
     ensure_context(static_cast<int>(max_len) + window);
-    BatchRunner runner(ctx_, tree, scores, options_.batch, options_.max_sequences, options_.threads, stats_);
+    BatchRunner runner(*ctx_, tree, scores, options_.batch, options_.max_sequences, options_.threads, stats_);
     // Scoring reads a leaf's log-probability from its parent's logits.
-    const TreeScheduleOptions schedule{ctx_cells_, window, options_.max_sequences, false};
+    const TreeScheduleOptions schedule{ctx_->cells(), window, options_.max_sequences, false};
     schedule_tree(
-        tree, llama_get_memory(ctx_), schedule,
+        tree, ctx_->memory(), schedule,
         [&](int32_t node, const std::vector<llama_seq_id> & seqs) { runner.add(node, seqs); },
         [&](size_t leaves_done) {
             runner.flush();

@@ -6,16 +6,15 @@
 #include "scoring/requests.hpp"
 #include "util/parallel.hpp"
 
-#include <ggml-backend.h>
-
 #include <atomic>
 #include <cstdint>
 #include <functional>
+#include <memory>
 #include <vector>
 
-struct llama_context;
-
 namespace compeval {
+
+class EngineContext;
 
 struct EngineOptions {
     int threads = 0;  // 0: all hardware threads
@@ -23,7 +22,7 @@ struct EngineOptions {
     // cell, so on CPU a moderate batch is fastest: on a 100M f16 model with 2
     // cores, 256 ran 2183 tokens/s against 1701 for 512 and 1509 for 2048.
     int batch = 256;
-    int max_sequences = 128;  // KV sequences alive at once (llama.cpp allows up to 256)
+    int max_sequences = 128;  // KV sequences alive at once (2 to 255)
     // New tokens evaluated between two synchronisation points (0: = batch).
     // Larger windows keep more KV cells alive, which makes attention slower.
     int window_tokens = 0;
@@ -44,6 +43,7 @@ struct EngineStats {
     uint64_t tokens_requested = 0;  // sum of all request lengths (what naive scoring would run)
     uint64_t logit_rows = 0;        // decoded positions whose logits were read (output-layer rows)
     uint64_t decode_calls = 0;
+    uint64_t pad_tokens = 0;  // tokens EngineContext added so that no product had one column
     double decode_seconds = 0.0;
 };
 
@@ -73,20 +73,8 @@ class LoglikelihoodEngine : public LoglikelihoodScorer {
 
     const Model & model_;
     EngineOptions options_;
-    llama_context * ctx_ = nullptr;
-    int ctx_cells_ = 0;
+    std::unique_ptr<EngineContext> ctx_;
     EngineStats stats_;
 };
-
-// A llama.cpp context as the engines use one: EngineOptions' batch, threads,
-// KV cache type, flash attention and cancel flag, `n_seq_max` sequences
-// (sharing cells when `kv_unified`). Throws compeval::Error naming the size.
-// `eval` observes the graph's tensors (the hidden-state extractor's capture).
-struct EvalCallback {
-    ggml_backend_sched_eval_callback callback = nullptr;
-    void * user_data = nullptr;
-};
-llama_context * create_engine_context(const Model & model, const EngineOptions & options, int n_ctx, int n_seq_max,
-                                      bool kv_unified, EvalCallback eval = {});
 
 }  // namespace compeval
