@@ -373,7 +373,7 @@ TEST(SuiteSpecErrors, RejectedBeforeScoringWithFileAndLine) {
     };
     const std::string head = "name: bad\ndata_dir: .\nmodels:\n";
     EXPECT_EQ(error_of(head + "  - {name: a, path: /nowhere/m.gguf}\ntasks: [toy.yaml]\n"),
-              dir + "/bad.yaml:4: model 'a': no such file /nowhere/m.gguf");
+              dir + "/bad.yaml:4: model 'a': /nowhere/m.gguf not found");
     EXPECT_EQ(
         error_of(head + "  - {name: a, path: " + model + "}\n  - {name: a, path: " + model + "}\ntasks: [toy.yaml]\n"),
         dir + "/bad.yaml:5: duplicate model name 'a'");

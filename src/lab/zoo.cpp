@@ -4,9 +4,10 @@
 #include "lab/lab_corpus.hpp"
 #include "model/quantize.hpp"
 #include "util/error.hpp"
+#include "util/file_status.hpp"
 #include "util/parallel.hpp"
-#include "util/yaml_file.hpp"
 #include "util/sha256.hpp"
+#include "util/yaml_file.hpp"
 
 #include <fmt/core.h>
 #include <nlohmann/json.hpp>
@@ -164,8 +165,8 @@ ZooConfig read_zoo_config(const std::string & path) {
             c.domain = domain.is_absolute()
                            ? domain.string()
                            : (std::filesystem::path(path).parent_path() / domain).lexically_normal().string();
-            if (!std::filesystem::is_regular_file(c.domain)) {
-                throw Error(where(path, d) + "domain file " + c.domain + " not found");
+            if (const auto problem = file_problem(c.domain)) {
+                throw Error(where(path, d) + "domain file " + c.domain + " " + *problem);
             }
         }
         c.documents = root["documents"].as<size_t>(c.documents);
@@ -443,7 +444,7 @@ Zoo read_zoo(const std::string & dir) {
             const auto & epochs = m.at("epochs");
             z.validation_loss = epochs.empty() ? 0.0 : epochs.back().at("validation_loss").get<double>();
             z.path = dir + "/" + z.name + ".gguf";
-            z.present = std::filesystem::is_regular_file(z.path);
+            z.present = is_file(z.path);
             zoo.models.push_back(std::move(z));
         }
     } catch (const nlohmann::json::exception & e) {

@@ -6,6 +6,7 @@
 #include "scoring/prefix_tree.hpp"
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
+#include "util/file_status.hpp"
 #include "util/sha256.hpp"
 #include "version.hpp"
 
@@ -54,7 +55,7 @@ struct ShardStore {
 
 ShardStore read_shard_store(const std::string & dir) {
     ShardStore s{dir, dir + "/results.sqlite", {}, false, 0};
-    if (!std::filesystem::is_regular_file(s.path)) {
+    if (!is_file(s.path)) {
         throw Error(dir + ": no results.sqlite (not a run directory)");
     }
     ResultsStore store(s.path);
@@ -265,8 +266,8 @@ MergeResult merge_shards(const std::string & out_dir, const std::vector<std::str
     MergeResult result;
     result.suite = options.suite.empty() ? first.suite_path : options.suite;
     result.shards = first.shard_count;
-    if (!std::filesystem::is_regular_file(result.suite)) {
-        throw Error(result.suite + ": suite file not found (pass --suite)");
+    if (const auto problem = file_problem(result.suite)) {
+        throw Error(result.suite + ": suite file " + *problem + " (pass --suite)");
     }
     if (sha256_string(file_text(result.suite)) != first.suite_sha256) {
         throw Error(result.suite + ": not the suite the shards ran (its text differs)");

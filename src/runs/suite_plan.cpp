@@ -5,6 +5,7 @@
 #include "scoring/prefix_tree.hpp"
 #include "tasks/answer_task.hpp"
 #include "tasks/task_runner.hpp"
+#include "util/file_status.hpp"
 
 #include <algorithm>
 #include <filesystem>
@@ -19,7 +20,7 @@ namespace {
 // A quantized variant not made yet: it tokenizes like its source, and the
 // store holds nothing of it.
 bool made_by_the_run(const SuiteModel & m) {
-    return !m.quantized_from.empty() && !std::filesystem::is_regular_file(m.path);
+    return !m.quantized_from.empty() && !is_file(m.path);
 }
 
 const SuiteModel & source_of(const SuiteSpec & suite, const SuiteModel & m) {

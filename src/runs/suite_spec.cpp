@@ -4,6 +4,7 @@
 #include "backends/quant_types.hpp"
 #include "model/quantize.hpp"
 #include "util/error.hpp"
+#include "util/file_status.hpp"
 #include "util/yaml_file.hpp"
 
 #include <yaml-cpp/yaml.h>
@@ -45,8 +46,7 @@ void resolve_quantized_sources(SuiteSpec & suite, const YAML::Node & nodes, cons
             fail(node["quantized_from"], "model '" + model.name + "': quantized_from names no model of the suite ('" +
                                              model.quantized_from + "')");
         }
-        if (!source->url.empty() || !source->quantized_from.empty() ||
-            !std::filesystem::is_regular_file(source->path)) {
+        if (!source->url.empty() || !source->quantized_from.empty() || !is_file(source->path)) {
             fail(node["quantized_from"],
                  "model '" + model.name + "': its source '" + source->name +
                      "' must be a GGUF file of the suite, not a server or another quantized model");
@@ -202,10 +202,12 @@ SuiteSpec read_suite_spec(const std::string & path, const std::string & data_dir
             fail(m["variant"],
                  "model '" + model.name + "': variant must be base or instruct, not '" + model.variant + "'");
         }
-        if (model.url.empty() && model.quantized_from.empty() && !std::filesystem::is_regular_file(model.path)) {
-            fail(m["path"], "model '" + model.name + "': no such file " + model.path);
+        if (model.url.empty() && model.quantized_from.empty()) {
+            if (const auto problem = file_problem(model.path)) {
+                fail(m["path"], "model '" + model.name + "': " + model.path + " " + *problem);
+            }
         }
-        if (!model.quant.empty() && std::filesystem::is_regular_file(model.path)) {
+        if (!model.quant.empty() && is_file(model.path)) {
             // A label the file contradicts would put the model in the wrong comparison.
             const auto declared = quant_type_of_file_type(check_gguf_file(model.path).file_type);
             if (!declared.empty() && declared != model.quant) {

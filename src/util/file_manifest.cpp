@@ -2,6 +2,7 @@
 
 #include "util/atomic_file.hpp"
 #include "util/error.hpp"
+#include "util/file_status.hpp"
 #include "util/sha256.hpp"
 #include "version.hpp"
 
@@ -35,7 +36,7 @@ FileFacts facts_of(const std::string & path) {
 
 void check_file(const std::string & file, const nlohmann::json & want, const std::string & path,
                 const std::string & again) {
-    if (!std::filesystem::is_regular_file(file)) {
+    if (!is_file(file)) {
         throw Error(file + ": missing, but " + path + " lists it" + again);
     }
     const auto got = facts_of(file);
