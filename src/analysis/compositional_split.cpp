@@ -6,7 +6,6 @@
 #include <cmath>
 #include <numeric>
 #include <random>
-#include <set>
 
 namespace compeval {
 namespace {
@@ -22,31 +21,118 @@ Distribution normalise(std::map<std::string, double> counts) {
     return counts;
 }
 
-std::vector<const AtomList *> pick(const std::vector<AtomList> & examples, const std::vector<size_t> & idx) {
-    std::vector<const AtomList *> out;
-    out.reserve(idx.size());
-    for (size_t i : idx) {
-        out.push_back(&examples[i]);
-    }
-    return out;
+// A compound is a set of atoms: the same key whichever order they come in.
+std::string compound_key(const std::string & x, const std::string & y) {
+    return std::min(x, y) + '+' + std::max(x, y);
 }
 
-size_t unseen_test_atoms(const std::vector<AtomList> & examples, const std::vector<size_t> & train,
-                         const std::vector<size_t> & test) {
-    std::set<std::string> seen;
-    for (size_t i : train) {
-        seen.insert(examples[i].begin(), examples[i].end());
-    }
-    std::set<std::string> missing;
-    for (size_t i : test) {
-        for (const auto & a : examples[i]) {
-            if (!seen.contains(a)) {
-                missing.insert(a);
-            }
+// Ids numbered in the order of the names, for every name in `lists`.
+std::map<std::string, uint32_t> ids_in_name_order(const std::vector<std::vector<std::string>> & lists) {
+    std::map<std::string, uint32_t> ids;
+    for (const auto & list : lists) {
+        for (const auto & name : list) {
+            ids.emplace(name, 0);
         }
     }
-    return missing.size();
+    uint32_t next = 0;
+    for (auto & [name, id] : ids) {
+        id = next++;
+    }
+    return ids;
 }
+
+// The examples' atoms and compounds as ids, counted into arrays: steering a
+// split measures thousands of candidate splits, and counting names in maps
+// made that most of a pilot's set-up. The ids follow the names' order, so a
+// sum over ids adds in the order a name-keyed map would: the divergences are
+// those of atom_distribution / compound_distribution to the last bit.
+class SplitMeasure {
+  public:
+    explicit SplitMeasure(const std::vector<AtomList> & examples) {
+        std::vector<std::vector<std::string>> compounds(examples.size());
+        for (size_t e = 0; e < examples.size(); ++e) {
+            const auto & atoms = examples[e];
+            for (size_t i = 0; i < atoms.size(); ++i) {
+                for (size_t j = i + 1; j < atoms.size(); ++j) {
+                    compounds[e].push_back(compound_key(atoms[i], atoms[j]));
+                }
+            }
+        }
+        atoms_ = as_ids(examples, n_atoms_);
+        compounds_ = as_ids(compounds, n_compounds_);
+    }
+
+    SplitReport measure(std::vector<size_t> train, std::vector<size_t> test) const {
+        SplitReport r;
+        r.atom_divergence = divergence(count(atoms_, n_atoms_, train), count(atoms_, n_atoms_, test), 0.5);
+        r.compound_divergence =
+            divergence(count(compounds_, n_compounds_, train), count(compounds_, n_compounds_, test), 0.1);
+        r.test_atoms_unseen = unseen_test_atoms(train, test);
+        r.train = std::move(train);
+        r.test = std::move(test);
+        return r;
+    }
+
+  private:
+    static std::vector<std::vector<uint32_t>> as_ids(const std::vector<std::vector<std::string>> & lists,
+                                                     size_t & n_ids) {
+        const auto ids = ids_in_name_order(lists);
+        n_ids = ids.size();
+        std::vector<std::vector<uint32_t>> out(lists.size());
+        for (size_t e = 0; e < lists.size(); ++e) {
+            for (const auto & name : lists[e]) {
+                out[e].push_back(ids.at(name));
+            }
+        }
+        return out;
+    }
+
+    static std::vector<double> count(const std::vector<std::vector<uint32_t>> & lists, size_t n_ids,
+                                     const std::vector<size_t> & examples) {
+        std::vector<double> counts(n_ids, 0.0);
+        for (size_t e : examples) {
+            for (uint32_t id : lists[e]) {
+                counts[id] += 1.0;
+            }
+        }
+        return counts;
+    }
+
+    // chernoff_divergence of the two counts normalised (whole-number sums
+    // are exact in any order).
+    static double divergence(const std::vector<double> & p, const std::vector<double> & q, double alpha) {
+        const double p_total = std::accumulate(p.begin(), p.end(), 0.0);
+        const double q_total = std::accumulate(q.begin(), q.end(), 0.0);
+        double c = 0.0;
+        for (size_t k = 0; k < p.size(); ++k) {
+            if (p[k] > 0.0 && q[k] > 0.0) {
+                c += std::pow(p[k] / p_total, alpha) * std::pow(q[k] / q_total, 1.0 - alpha);
+            }
+        }
+        return 1.0 - c;
+    }
+
+    size_t unseen_test_atoms(const std::vector<size_t> & train, const std::vector<size_t> & test) const {
+        std::vector<char> seen(n_atoms_, 0);
+        for (size_t e : train) {
+            for (uint32_t id : atoms_[e]) {
+                seen[id] = 1;
+            }
+        }
+        std::vector<char> missing(n_atoms_, 0);
+        for (size_t e : test) {
+            for (uint32_t id : atoms_[e]) {
+                missing[id] = seen[id] == 0 ? 1 : 0;
+            }
+        }
+        return static_cast<size_t>(std::count(missing.begin(), missing.end(), 1));
+    }
+
+    std::vector<std::vector<uint32_t>> atoms_;
+    std::vector<std::vector<uint32_t>> compounds_;
+    size_t n_atoms_ = 0;
+    size_t n_compounds_ = 0;
+};
 
 }  // namespace
 
@@ -65,13 +151,7 @@ Distribution compound_distribution(const std::vector<const AtomList *> & example
     for (const auto * e : examples) {
         for (size_t i = 0; i < e->size(); ++i) {
             for (size_t j = i + 1; j < e->size(); ++j) {
-                // Order-free: a compound is a set of atoms.
-                const auto & a = std::min((*e)[i], (*e)[j]);
-                const auto & b = std::max((*e)[i], (*e)[j]);
-                std::string key = a;
-                key += '+';
-                key += b;
-                counts[key] += 1.0;
+                counts[compound_key((*e)[i], (*e)[j])] += 1.0;
             }
         }
     }
@@ -90,15 +170,7 @@ double chernoff_divergence(const Distribution & p, const Distribution & q, doubl
 }
 
 SplitReport measure_split(const std::vector<AtomList> & examples, std::vector<size_t> train, std::vector<size_t> test) {
-    SplitReport r;
-    const auto v = pick(examples, train);
-    const auto w = pick(examples, test);
-    r.atom_divergence = chernoff_divergence(atom_distribution(v), atom_distribution(w), 0.5);
-    r.compound_divergence = chernoff_divergence(compound_distribution(v), compound_distribution(w), 0.1);
-    r.test_atoms_unseen = unseen_test_atoms(examples, train, test);
-    r.train = std::move(train);
-    r.test = std::move(test);
-    return r;
+    return SplitMeasure(examples).measure(std::move(train), std::move(test));
 }
 
 SplitReport compositional_split(const std::vector<AtomList> & examples, const SplitOptions & options) {
@@ -111,6 +183,7 @@ SplitReport compositional_split(const std::vector<AtomList> & examples, const Sp
     std::mt19937_64 rng(options.seed);
     std::vector<size_t> order(n);
     std::iota(order.begin(), order.end(), 0);
+    const SplitMeasure measure(examples);
     // Draw random splits until every test atom is seen in train.
     SplitReport best;
     bool found = false;
@@ -118,7 +191,7 @@ SplitReport compositional_split(const std::vector<AtomList> & examples, const Sp
         std::shuffle(order.begin(), order.end(), rng);
         std::vector<size_t> test(order.begin(), order.begin() + static_cast<std::ptrdiff_t>(n_test));
         std::vector<size_t> train(order.begin() + static_cast<std::ptrdiff_t>(n_test), order.end());
-        best = measure_split(examples, std::move(train), std::move(test));
+        best = measure.measure(std::move(train), std::move(test));
         found = best.test_atoms_unseen == 0;
     }
     if (!found) {
@@ -134,7 +207,7 @@ SplitReport compositional_split(const std::vector<AtomList> & examples, const Sp
         auto train = best.train;
         auto test = best.test;
         std::swap(train[ti], test[wi]);
-        auto candidate = measure_split(examples, std::move(train), std::move(test));
+        auto candidate = measure.measure(std::move(train), std::move(test));
         if (candidate.test_atoms_unseen == 0 &&
             std::abs(candidate.compound_divergence - target) < std::abs(best.compound_divergence - target)) {
             best = std::move(candidate);

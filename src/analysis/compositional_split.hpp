@@ -16,6 +16,7 @@ using AtomList = std::vector<std::string>;
 
 using Distribution = std::map<std::string, double>;  // normalised frequencies
 
+// The definition of the distributions measure_split compares (tests hold it to them).
 Distribution atom_distribution(const std::vector<const AtomList *> & examples);
 Distribution compound_distribution(const std::vector<const AtomList *> & examples);
 
