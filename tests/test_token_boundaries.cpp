@@ -155,8 +155,16 @@ SweepCount sweep(const LanguageModel & model, const std::vector<BuiltinTask> & t
 const char * const kChatTemplates[] = {"meta-llama-Llama-3.1-8B-Instruct.jinja", "Qwen-Qwen3-0.6B.jinja",
                                        "openai-gpt-oss-120b.jinja", "google-gemma-4-31B-it.jinja", "Reka-Edge.jinja"};
 
+// g++ defines __SANITIZE_ADDRESS__ under ASan; clang 14 (the sanitizer
+// build's compiler) only answers __has_feature.
 #if defined(__SANITIZE_ADDRESS__)
 constexpr bool kSanitized = true;
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+constexpr bool kSanitized = true;
+#else
+constexpr bool kSanitized = false;
+#endif
 #else
 constexpr bool kSanitized = false;
 #endif

@@ -347,7 +347,9 @@ std::vector<double> FlatDecoder::token_logprobs(const float * params, const Toke
         for (size_t k = 0; k < vocab; ++k) {
             sum += std::exp(static_cast<double>(z[k]) - top);
         }
-        out.push_back(static_cast<double>(z[batch.targets[t]]) - top - std::log(sum));
+        // The largest logit adds exp(0) = 1, so the sum is at least 1 (the
+        // max only says so to a reader that cannot see it).
+        out.push_back(static_cast<double>(z[batch.targets[t]]) - top - std::log(std::max(sum, 1.0)));
     }
     return out;
 }
