@@ -7,10 +7,28 @@
 #include "lab/trainer.hpp"
 #include "lab/word_vocab.hpp"
 
+#include <cmath>
 #include <random>
 #include <vector>
 
 namespace compeval::test {
+
+// The norm and sum of one tensor's part of a gradient: what the stored file
+// keeps per tensor and the tests compare.
+struct TensorSums {
+    double norm = 0;
+    double sum = 0;
+};
+inline TensorSums tensor_sums(const std::vector<float> & gradient, const LabModel::WeightTensor & tensor) {
+    double squares = 0;
+    double sum = 0;
+    for (int64_t i = 0; i < tensor.size(); ++i) {
+        const double v = gradient[static_cast<size_t>(tensor.offset + i)];
+        squares += v * v;
+        sum += v;
+    }
+    return {std::sqrt(squares), sum};
+}
 
 // The gradient case: a two-layer model of 40 words and seven sentences of
 // different lengths (one empty: BOS predicting EOS), at the initial weights

@@ -114,15 +114,10 @@ TEST(LabTraining, GradientEqualsStoredAutograd) {
         EXPECT_GT(max_grad, 1e-3) << when;
         const double tolerance = 1e-5 + 1e-4 * max_grad;
         for (const auto & t : model.weight_tensors()) {
-            double norm = 0;
-            double sum = 0;
-            for (int64_t i = 0; i < t.size(); ++i) {
-                const double v = gradient[static_cast<size_t>(t.offset + i)];
-                norm += v * v;
-                sum += v;
-            }
-            EXPECT_NEAR(std::sqrt(norm), stored["tensors"][t.name]["norm"].get<double>(), tolerance) << t.name;
-            EXPECT_NEAR(sum, stored["tensors"][t.name]["sum"].get<double>(), tolerance * std::sqrt(t.size())) << t.name;
+            const auto sums = test::tensor_sums(gradient, t);
+            EXPECT_NEAR(sums.norm, stored["tensors"][t.name]["norm"].get<double>(), tolerance) << t.name;
+            EXPECT_NEAR(sums.sum, stored["tensors"][t.name]["sum"].get<double>(), tolerance * std::sqrt(t.size()))
+                << t.name;
         }
         const auto stride = stored["stride"].get<size_t>();
         ASSERT_EQ(stored["elements"].size(), (gradient.size() + stride - 1) / stride);

@@ -253,14 +253,8 @@ double nine_digits(float value) {
 nlohmann::json gradient_json(const LabModel & lab, const std::vector<float> & gradient) {
     nlohmann::json out;
     for (const auto & t : lab.weight_tensors()) {
-        double norm = 0;
-        double sum = 0;
-        for (int64_t i = 0; i < t.size(); ++i) {
-            const double v = gradient[static_cast<size_t>(t.offset + i)];
-            norm += v * v;
-            sum += v;
-        }
-        out["tensors"][t.name] = {{"norm", std::sqrt(norm)}, {"sum", sum}};
+        const auto sums = test::tensor_sums(gradient, t);
+        out["tensors"][t.name] = {{"norm", sums.norm}, {"sum", sums.sum}};
     }
     out["stride"] = kStride;
     for (size_t i = 0; i < gradient.size(); i += kStride) {
