@@ -130,9 +130,10 @@ namespace {
 using ContextPtr = std::unique_ptr<llama_context, decltype(&llama_free)>;
 
 // One sequence, F32 KV cache, no flash attention, one thread. Emptied between
-// requests rather than made anew: a sequence's numbers depend on the cells
-// it occupies, not on how many the context has, and a fresh context per
-// request is what made these references slow under AddressSanitizer.
+// requests (token by token, down to the context they share) rather than made
+// anew: a sequence's numbers depend on the cells it occupies, not on how many
+// the context has, and a fresh context per request is what made these
+// references slow under AddressSanitizer.
 ContextPtr single_sequence_context(const Model & model, size_t n_tokens) {
     llama_context_params p = llama_context_default_params();
     p.n_ctx = static_cast<uint32_t>(std::max<size_t>(n_tokens, 64));
@@ -147,13 +148,18 @@ ContextPtr single_sequence_context(const Model & model, size_t n_tokens) {
     return ContextPtr(llama_init_from_model(model.raw(), p), &llama_free);
 }
 
-// Decodes tokens in chunks of `step` into an emptied context and calls
-// `row(position, logits)` for every position.
+// Decodes tokens in chunks of `step` and calls `row(position, logits)` for
+// every position from `first_row` on. The first `kept` tokens stay from the
+// decode before when the context can drop the rest (a recurrent model
+// cannot: then all are decoded anew).
 void decode_all(llama_context * ctx, const std::vector<Token> & tokens, size_t step,
-                const std::function<void(size_t, const float *)> & row) {
-    llama_memory_clear(llama_get_memory(ctx), true);
+                const std::function<void(size_t, const float *)> & row, size_t kept = 0, size_t first_row = 0) {
+    if (kept == 0 || !llama_memory_seq_rm(llama_get_memory(ctx), 0, static_cast<llama_pos>(kept), -1)) {
+        llama_memory_clear(llama_get_memory(ctx), true);
+        kept = 0;
+    }
     llama_batch batch = llama_batch_init(static_cast<int32_t>(tokens.size()), 0, 1);
-    for (size_t first = 0; first < tokens.size(); first += step) {
+    for (size_t first = kept; first < tokens.size(); first += step) {
         const size_t last = std::min(tokens.size(), first + step);
         batch.n_tokens = 0;
         for (size_t i = first; i < last; ++i) {
@@ -162,17 +168,27 @@ void decode_all(llama_context * ctx, const std::vector<Token> & tokens, size_t s
             batch.pos[j] = static_cast<llama_pos>(i);
             batch.n_seq_id[j] = 1;
             batch.seq_id[j][0] = 0;
-            batch.logits[j] = 1;
+            batch.logits[j] = i >= first_row ? 1 : 0;
         }
         if (llama_decode(ctx, batch) != 0) {
             llama_batch_free(batch);
             throw std::runtime_error("reference decode failed");
         }
         for (int j = 0; j < batch.n_tokens; ++j) {
-            row(first + static_cast<size_t>(j), llama_get_logits_ith(ctx, j));
+            if (batch.logits[j] != 0) {
+                row(first + static_cast<size_t>(j), llama_get_logits_ith(ctx, j));
+            }
         }
     }
     llama_batch_free(batch);
+}
+
+size_t common_prefix(const std::vector<Token> & a, const std::vector<Token> & b) {
+    size_t n = 0;
+    while (n < a.size() && n < b.size() && a[n] == b[n]) {
+        ++n;
+    }
+    return n;
 }
 
 }  // namespace
@@ -186,19 +202,38 @@ std::vector<LoglikelihoodResult> reference_loglikelihood(const Model & model,
     }
     const auto ctx = single_sequence_context(model, longest);
     std::vector<LoglikelihoodResult> out;
+    const std::vector<Token> * previous = nullptr;
     for (const auto & r : requests) {
         LoglikelihoodResult res;
         res.greedy = true;
-        decode_all(ctx.get(), r.tokens, ubatch > 0 ? static_cast<size_t>(ubatch) : r.tokens.size(),
-                   [&](size_t pos, const float * logits) {
-                       if (pos + 1 < r.n_context || pos + 1 >= r.tokens.size()) {
-                           return;  // predicts no continuation token
-                       }
-                       const auto [logprob, greedy] = token_logprob(logits, n_vocab, r.tokens[pos + 1]);
-                       res.logprob += logprob;
-                       res.greedy = res.greedy && greedy;
-                       ++res.n_tokens;
-                   });
+        const auto score = [&](size_t pos, const float * logits) {
+            if (pos + 1 < r.n_context || pos + 1 >= r.tokens.size()) {
+                return;  // predicts no continuation token
+            }
+            const auto [logprob, greedy] = token_logprob(logits, n_vocab, r.tokens[pos + 1]);
+            res.logprob += logprob;
+            res.greedy = res.greedy && greedy;
+            ++res.n_tokens;
+        };
+        // Logits from the first position that predicts a continuation token
+        // to the last: at least two rows, so a 16-bit output product never
+        // has the single column that takes llama.cpp's other kernel, and the
+        // output layer (Gemma's soft-capped 262k words) is not computed for
+        // the context.
+        const size_t first_row = r.n_context > 0 ? r.n_context - 1 : 0;
+        if (ubatch == 1) {
+            // Token by token every decode is one token whatever else the
+            // cache holds, so the context a request shares with the one
+            // before stays (as a server's prompt cache keeps it): the same
+            // single-token decodes of every token, several times fewer.
+            const size_t kept = previous ? std::min(common_prefix(*previous, r.tokens), first_row) : 0;
+            decode_all(ctx.get(), r.tokens, 1, score, kept, first_row);
+        } else if (ubatch == 0) {
+            decode_all(ctx.get(), r.tokens, r.tokens.size(), score, 0, first_row);
+        } else {  // a chunk may hold one row: all rows, as it was fed
+            decode_all(ctx.get(), r.tokens, static_cast<size_t>(ubatch), score);
+        }
+        previous = &r.tokens;
         out.push_back(res);
     }
     return out;

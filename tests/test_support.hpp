@@ -68,10 +68,11 @@ std::string compeval_binary();
 std::string llama_perplexity_binary();
 std::string node_modules();
 
-// Scores each request alone: its whole token sequence in one sequence of a
-// fresh context, logits at every position, log-softmax in double precision.
-// ubatch > 0 feeds the sequence to llama.cpp that many tokens at a time
-// (0: all at once).
+// Scores each request alone: its whole token sequence in one sequence of an
+// emptied context, logits from the first position that predicts a
+// continuation token on, log-softmax in double precision. ubatch > 0 feeds
+// the sequence to llama.cpp that many tokens at a time (0: all at once); 1,
+// token by token, keeps the context a request shares with the one before.
 std::vector<LoglikelihoodResult> reference_loglikelihood(const Model & model,
                                                          const std::vector<TokenizedRequest> & requests,
                                                          int ubatch = 0);
