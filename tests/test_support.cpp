@@ -7,6 +7,7 @@
 #include <llama.h>
 
 #include <array>
+#include <cerrno>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -93,9 +94,17 @@ CommandResult run_command(const std::string & command) {
         return result;
     }
     std::array<char, 4096> buffer{};
-    size_t n = 0;
-    while ((n = fread(buffer.data(), 1, buffer.size(), pipe)) > 0) {
+    while (true) {
+        const size_t n = fread(buffer.data(), 1, buffer.size(), pipe);
         result.out.append(buffer.data(), n);
+        if (n == buffer.size()) {
+            continue;
+        }
+        if (ferror(pipe) != 0 && errno == EINTR) {  // a signal, not the end: read on
+            clearerr(pipe);
+            continue;
+        }
+        break;
     }
     const int status = pclose(pipe);
     result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
