@@ -173,6 +173,7 @@ const std::vector<float> & LabModel::weights() const {
 
 double LabModel::loss_and_gradient(const std::vector<std::vector<int>> & sentences, std::vector<float> & gradient) {
     std::vector<const std::vector<int> *> rows;
+    rows.reserve(sentences.size());
     for (const auto & s : sentences) {
         rows.push_back(&s);
     }
