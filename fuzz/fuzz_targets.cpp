@@ -3,7 +3,7 @@
 #include "analysis/run_report.hpp"
 #include "analysis/run_samples.hpp"
 #include "backends/gguf_check.hpp"
-#include "data/domain_spec.hpp"
+#include "domains/inspection_records.hpp"
 #include "data/mc_items.hpp"
 #include "data/table_reader.hpp"
 #include "lab/zoo.hpp"
@@ -64,7 +64,11 @@ void suite_yaml(std::string_view input) {
 
 void domain_yaml(std::string_view input) {
     const auto spec = load_domain_spec(write_file("domain-input/domain.yaml", input));
-    (void)generate_domain_items(spec);
+    if (spec.records) {
+        (void)read_domain_records(spec);
+    } else {
+        (void)generate_domain_items(spec);
+    }
 }
 
 void zoo_yaml(std::string_view input) {

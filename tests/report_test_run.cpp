@@ -1,6 +1,6 @@
 #include "report_test_run.hpp"
 
-#include "data/domain_spec.hpp"
+#include "domains/domain_build.hpp"
 #include "test_support.hpp"
 
 #include <gtest/gtest.h>

@@ -1,5 +1,5 @@
 #include "analysis/compositional_split.hpp"
-#include "data/domain_spec.hpp"
+#include "domains/domain_build.hpp"
 #include "tasks/task_runner.hpp"
 #include "test_support.hpp"
 #include "util/error.hpp"

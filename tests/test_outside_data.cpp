@@ -5,7 +5,7 @@
 // the raters' distribution, a few-shot pool in its own layout, pairs whose
 // winner is a label, format hints).
 #include "backends/model.hpp"
-#include "data/domain_spec.hpp"
+#include "domains/domain_build.hpp"
 #include "data/table_reader.hpp"
 #include "runs/suite_spec.hpp"
 #include "scoring/loglikelihood_engine.hpp"

@@ -1,7 +1,7 @@
 // The pilot (domain file -> decision in one call), the lab trained on a
 // domain, the Japanese worked domain, and the run's planned progress.
 #include "backends/model.hpp"
-#include "data/domain_spec.hpp"
+#include "domains/domain_build.hpp"
 #include "lab/lab_corpus.hpp"
 #include "lab/trainer.hpp"
 #include "lab/zoo.hpp"

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <map>
 #include <numeric>
 #include <random>
 
@@ -173,6 +174,43 @@ SplitReport measure_split(const std::vector<AtomList> & examples, std::vector<si
     return SplitMeasure(examples).measure(std::move(train), std::move(test));
 }
 
+namespace {
+
+// Train and test: up to `n_test` examples move, in `order`, to test while
+// every atom of theirs keeps an occurrence in train.
+std::pair<std::vector<size_t>, std::vector<size_t>> greedy_split(const std::vector<AtomList> & examples,
+                                                                 const std::vector<size_t> & order, size_t n_test) {
+    std::map<std::string, size_t> in_train;
+    for (const auto & e : examples) {
+        for (const auto & a : e) {
+            ++in_train[a];
+        }
+    }
+    std::vector<char> is_test(examples.size(), 0);
+    size_t moved = 0;
+    for (const size_t i : order) {
+        if (moved == n_test) {
+            break;
+        }
+        const auto & atoms = examples[i];
+        if (std::all_of(atoms.begin(), atoms.end(), [&](const std::string & a) { return in_train[a] >= 2; })) {
+            for (const auto & a : atoms) {
+                --in_train[a];
+            }
+            is_test[i] = 1;
+            ++moved;
+        }
+    }
+    std::vector<size_t> train;
+    std::vector<size_t> test;
+    for (size_t i = 0; i < examples.size(); ++i) {
+        (is_test[i] == 0 ? train : test).push_back(i);
+    }
+    return {train, test};
+}
+
+}  // namespace
+
 SplitReport compositional_split(const std::vector<AtomList> & examples, const SplitOptions & options) {
     const size_t n = examples.size();
     const auto n_test = static_cast<size_t>(std::llround(options.test_fraction * static_cast<double>(n)));
@@ -195,7 +233,16 @@ SplitReport compositional_split(const std::vector<AtomList> & examples, const Sp
         found = best.test_atoms_unseen == 0;
     }
     if (!found) {
-        throw Error("no split keeps every test atom in train; lower the test fraction");
+        // Sparse combinations (a log that made only some of them) rarely
+        // draw a valid split at random: build one instead, taking combinations
+        // in random order into test while each of their atoms stays in train.
+        auto [train, test] = greedy_split(examples, order, n_test);
+        if (test.size() < n_test) {
+            throw Error("no split keeps every test atom in train with " + std::to_string(n_test) + " of " +
+                        std::to_string(n) + " combinations in test (at most " + std::to_string(test.size()) +
+                        "); lower the test fraction");
+        }
+        best = measure.measure(std::move(train), std::move(test));
     }
     if (options.target_compound_divergence < 0.0) {
         return best;

@@ -5,6 +5,7 @@
 #include "analysis/cost_analysis.hpp"
 #include "analysis/findings.hpp"
 #include "analysis/interval_json.hpp"
+#include "analysis/observed_outcomes.hpp"
 #include "analysis/quantization_drift.hpp"
 #include "analysis/report_language.hpp"
 #include "analysis/run_samples.hpp"
@@ -136,6 +137,10 @@ RunReport read_report(const std::string & run_dir, const ReportOptions & options
     data["run"] = run_dir;
     data["metric"] = options.metric;
     data["bootstrap"] = {{"iterations", options.iterations}, {"seed", options.seed}, {"level", 0.95}};
+    if (auto records = read_run_records(run_dir); !records.is_null()) {
+        records["sentence"] = records_sentence(records, options.lang == "ja");
+        data["records"] = std::move(records);
+    }
 
     // Group samples by model x task.
     std::map<std::pair<std::string, std::string>, std::vector<const Sample *>> by_model_task;
@@ -247,6 +252,9 @@ RunReport read_report(const std::string & run_dir, const ReportOptions & options
                  {"n", tv.size()},
                  {"total_variation", interval_json(bootstrap_mean(tv, options.iterations, options.seed))},
                  {"jensen_shannon", interval_json(bootstrap_mean(js, options.iterations, options.seed))}});
+        }
+        if (auto ceiling = noise_ceiling_rows(group); !ceiling.empty()) {
+            entry["noise_ceiling"] = std::move(ceiling);
         }
         entry["confusion"] = confusion;
         entry["rework_per_item"] = rework / static_cast<double>(group.size());

@@ -1,5 +1,6 @@
 #include "analysis/run_samples.hpp"
 
+#include "tasks/answer_distribution.hpp"
 #include "util/error.hpp"
 #include "util/json_number.hpp"
 
@@ -8,6 +9,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <numeric>
 #include <fstream>
 
 namespace compeval {
@@ -109,9 +111,19 @@ std::vector<RunSample> read_run_samples(const std::string & run_dir, const std::
             } else if (route != "generate" && one_per_choice && !s.choice_logprobs.empty()) {
                 s.confidence = answer_confidence(s.choice_logprobs, pred_index);
             }
+            if (j.contains("human")) {
+                s.human = j.at("human").get<std::vector<double>>();
+            }
             if (j.contains("distribution")) {
                 s.total_variation = j.at("distribution").at("total_variation").get<double>();
                 s.jensen_shannon = j.at("distribution").at("jensen_shannon").get<double>();
+            } else if (!s.human.empty() && s.choice_logprobs.size() == s.human.size() &&
+                       std::accumulate(s.human.begin(), s.human.end(), 0.0) > 0) {
+                // Observed shares without the task's `distribution` metric (a
+                // records domain): the same distances, from the stored likelihoods.
+                const auto d = compare_distributions(s.choice_logprobs, s.human);
+                s.total_variation = d.total_variation;
+                s.jensen_shannon = d.jensen_shannon;
             }
             s.separate_boundary = j.value("boundary", "joint") == "separate";  // runs before 0.1.x lack it: joint
             for (const auto & [k, v] : j.at("fields").items()) {

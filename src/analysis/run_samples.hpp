@@ -27,6 +27,9 @@ struct RunSample {
     // from the raters' (NaN where the task has none).
     double total_variation = std::numeric_limits<double>::quiet_NaN();
     double jensen_shannon = std::numeric_limits<double>::quiet_NaN();
+    // Observed outcome counts per choice (grouped rows: raters, or a records
+    // domain's rows of one combination); empty where the item has none.
+    std::vector<double> human;
     bool separate_boundary = false;       // a choice needed the separate token boundary (tokenize_request)
     int64_t pred = -1;                    // the predicted choice under the metric (-1: no answer)
     std::vector<double> choice_logprobs;  // each choice's summed log-likelihood (log-likelihood routes)

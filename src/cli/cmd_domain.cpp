@@ -1,8 +1,12 @@
 #include "cli/commands.hpp"
-#include "data/domain_spec.hpp"
+#include "analysis/observed_outcomes.hpp"
+#include "domains/domain_build.hpp"
+
+#include <nlohmann/json.hpp>
 
 #include <fmt/core.h>
 
+#include <fstream>
 #include <memory>
 
 namespace compeval::cli {
@@ -34,7 +38,12 @@ void add_domain_command(CLI::App & app) {
                    spec.split.target_compound_divergence >= 0
                        ? fmt::format(" (target {:.2f})", spec.split.target_compound_divergence)
                        : "");
-        fmt::print("wrote {0}/seen.tsv, {0}/unseen.tsv, {0}/split.json, {0}/task.yaml\n", args->out);
+        if (build.records) {
+            std::ifstream in(args->out + "/split.json");
+            fmt::print("{}\n", records_sentence(nlohmann::json::parse(in), false));
+        }
+        fmt::print("wrote {0}/seen.tsv, {0}/unseen.tsv, {0}/split.json, {0}/task.yaml{1}\n", args->out,
+                   build.records ? fmt::format(", {}/combinations.tsv", args->out) : "");
         fmt::print("next: compeval eval {0}/task.yaml --data-dir {0} -m MODEL.gguf\n", args->out);
     });
 }

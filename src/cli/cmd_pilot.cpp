@@ -113,10 +113,12 @@ void add_pilot_command(CLI::App & app) {
         progress->finish();
         fmt::print("{}", pilot_summary(result.report.report.data));
         fmt::print(
-            "{} combinations ({} seen / {} unseen); zoo {:.1f} s, scoring {:.1f} s ({} requests scored, {} reused), "
+            "{} combinations ({} seen / {} unseen{}); zoo {:.1f} s, scoring {:.1f} s ({} requests scored, {} reused), "
             "report {:.1f} s\nwrote {}/report.html, {}/report.md, {}/report.json\n",
-            result.combinations, result.seen, result.unseen, result.train_seconds, result.run_seconds,
-            result.run.scored, result.run.reused, result.report_seconds, options.out, options.out, options.out);
+            result.combinations, result.seen, result.unseen,
+            result.left_out > 0 ? fmt::format(" / {} left out", result.left_out) : "", result.train_seconds,
+            result.run_seconds, result.run.scored, result.run.reused, result.report_seconds, options.out, options.out,
+            options.out);
     });
 }
 

@@ -5,6 +5,10 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <array>
+#include <cctype>
+#include <filesystem>
 #include <fstream>
 #include <iterator>
 
@@ -200,6 +204,16 @@ Table read_json_array(const std::string & path, std::ifstream & in) {
     return table;
 }
 
+// Spreadsheet programs save "CSV UTF-8" with a byte-order mark, which would
+// otherwise become part of the first column's name.
+void skip_byte_order_mark(std::ifstream & in) {
+    std::array<char, 3> head{};
+    if (!in.read(head.data(), 3) || head != std::array<char, 3>{'\xEF', '\xBB', '\xBF'}) {
+        in.clear();
+        in.seekg(0);
+    }
+}
+
 }  // namespace
 
 TableFormat table_format_from_name(const std::string & name) {
@@ -216,6 +230,26 @@ TableFormat table_format_from_name(const std::string & name) {
         return TableFormat::Json;
     }
     throw Error("unknown data format '" + name + "' (tsv, csv, jsonl, json)");
+}
+
+TableFormat table_format_of_file(const std::string & path) {
+    std::string ext = std::filesystem::path(path).extension().string();
+    std::transform(ext.begin(), ext.end(), ext.begin(),
+                   [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    if (ext == ".txt") {
+        return TableFormat::Tsv;
+    }
+    try {
+        return table_format_from_name(ext.empty() ? ext : ext.substr(1));
+    } catch (const Error &) {
+        throw Error(path + ": cannot tell the table's format from its name (.csv, .tsv, .jsonl or .json)");
+    }
+}
+
+std::string trim_blanks(const std::string & text) {
+    const auto b = text.find_first_not_of(" \t");
+    const auto e = text.find_last_not_of(" \t");
+    return b == std::string::npos ? "" : text.substr(b, e - b + 1);
 }
 
 size_t Table::column(const std::string & name) const {
@@ -255,6 +289,7 @@ Table read_table(const std::string & path, const TableOptions & options) {
     if (!in) {
         throw Error(path + ": cannot open data file");
     }
+    skip_byte_order_mark(in);
     if (options.format == TableFormat::Jsonl) {
         return read_jsonl(path, in);
     }

@@ -10,6 +10,10 @@ namespace compeval {
 enum class TableFormat { Tsv, Csv, Jsonl, Json };
 
 TableFormat table_format_from_name(const std::string & name);  // "tsv", "csv", "jsonl", "json"
+// The format a file's extension names (.csv, .tsv or .txt, .jsonl, .json, any case); throws compeval::Error otherwise.
+TableFormat table_format_of_file(const std::string & path);
+// `text` without leading and trailing spaces and tabs (a hand-typed cell's).
+std::string trim_blanks(const std::string & text);
 
 struct TableRow {
     size_t line = 0;  // 1-based line of the row in its file (JSON: of the object's opening brace)
@@ -37,9 +41,9 @@ struct TableOptions {
 };
 
 // Every row must have as many fields as there are columns, and every field
-// must be valid UTF-8. JSONL lines, and the elements of a JSON file that is
-// one array, must be objects whose values are strings, numbers or booleans
-// (converted to text); the first object's keys become the columns.
+// must be valid UTF-8; a UTF-8 byte-order mark at the start is skipped. JSONL lines, and the elements of a JSON file
+// that is one array, must be objects whose values are strings, numbers or booleans (converted to text); the first
+// object's keys become the columns.
 Table read_table(const std::string & path, const TableOptions & options);
 
 }  // namespace compeval

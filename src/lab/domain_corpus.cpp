@@ -1,5 +1,5 @@
 #include "backends/model.hpp"
-#include "data/domain_spec.hpp"
+#include "domains/domain_build.hpp"
 #include "lab/lab_corpus.hpp"
 #include "lab/word_vocab.hpp"
 #include "model/random_model.hpp"
@@ -126,29 +126,53 @@ std::unique_ptr<Model> tokenizer_model(const std::string & vocab_gguf, const std
     return std::make_unique<Model>(path, options);
 }
 
+// What a document's examples are drawn from: each seen combination once with
+// its label, or, for a records domain (items carrying their rows' outcome
+// counts), each kept row with its own outcome, so a model meets the observed
+// shares.
+struct Example {
+    size_t item = 0;
+    int gold = 0;
+};
+
+std::vector<Example> example_pool(const std::vector<TaskItem> & seen) {
+    std::vector<Example> pool;
+    for (size_t i = 0; i < seen.size(); ++i) {
+        if (seen[i].human.empty()) {
+            pool.push_back({i, seen[i].gold});
+            continue;
+        }
+        for (size_t o = 0; o < seen[i].human.size(); ++o) {
+            for (auto n = static_cast<size_t>(seen[i].human[o]); n > 0; --n) {
+                pool.push_back({i, static_cast<int>(o)});
+            }
+        }
+    }
+    return pool;
+}
+
 class DocumentWriter {
   public:
     DocumentWriter(const TaskSpec & spec, std::vector<TaskItem> seen, const Model & model)
-        : spec_(spec), seen_(std::move(seen)), model_(model) {}
+        : spec_(spec), seen_(std::move(seen)), pool_(example_pool(seen_)), model_(model) {}
 
     // One document: a prompt variant, 0 to k shots and one example, each with
     // its gold answer, in the plain or the chat form; its token ids (no BOS).
     std::vector<int> document(std::mt19937_64 & rng, bool chat) const {
         const auto & v = spec_.prompts[std::uniform_int_distribution<size_t>(0, spec_.prompts.size() - 1)(rng)];
         const auto k = std::uniform_int_distribution<size_t>(0, static_cast<size_t>(spec_.fewshot_k))(rng);
-        std::vector<size_t> order(seen_.size());
-        for (size_t i = 0; i < order.size(); ++i) {
-            order[i] = i;
-        }
-        // A partial shuffle: the first k + 1 are the shots and the example.
-        for (size_t i = 0; i <= k && i + 1 < order.size(); ++i) {
-            std::swap(order[i], order[std::uniform_int_distribution<size_t>(i, order.size() - 1)(rng)]);
+        const auto picked = pick(rng, k + 1);
+        std::vector<TaskItem> shown;  // the shots and the example, each with the answer it is shown with
+        shown.reserve(picked.size());
+        for (const size_t p : picked) {
+            shown.push_back(seen_[pool_[p].item]);
+            shown.back().gold = pool_[p].gold;
         }
         std::vector<const TaskItem *> shots;
         for (size_t i = 0; i < k; ++i) {
-            shots.push_back(&seen_[order[i]]);
+            shots.push_back(&shown[i]);
         }
-        const TaskItem & item = seen_[order[k]];
+        const TaskItem & item = shown[k];
         const std::string & answer = item.choices[static_cast<size_t>(item.gold)];
         const LoglikelihoodRequest request =
             chat ? LoglikelihoodRequest{model_.render_chat(chat_messages(v, shots, &item)), strip_leading_space(answer),
@@ -172,9 +196,39 @@ class DocumentWriter {
         return out;
     }
 
+    size_t pool_size() const { return pool_.size(); }
+
   private:
+    // `count` distinct pool entries (fewer where the pool is smaller).
+    std::vector<size_t> pick(std::mt19937_64 & rng, size_t count) const {
+        if (pool_.size() == seen_.size()) {
+            // One entry per combination: a partial shuffle, as the lab has
+            // always drawn (a zoo's documents stay the same).
+            std::vector<size_t> order(pool_.size());
+            for (size_t i = 0; i < order.size(); ++i) {
+                order[i] = i;
+            }
+            for (size_t i = 0; i < count && i + 1 < order.size(); ++i) {
+                std::swap(order[i], order[std::uniform_int_distribution<size_t>(i, order.size() - 1)(rng)]);
+            }
+            order.resize(std::min(count, order.size()));
+            return order;
+        }
+        // Rows: a log may hold many thousands; draw without a full permutation.
+        std::vector<size_t> picked;
+        std::uniform_int_distribution<size_t> any(0, pool_.size() - 1);
+        while (picked.size() < std::min(count, pool_.size())) {
+            const size_t p = any(rng);
+            if (std::find(picked.begin(), picked.end(), p) == picked.end()) {
+                picked.push_back(p);
+            }
+        }
+        return picked;
+    }
+
     const TaskSpec & spec_;
     std::vector<TaskItem> seen_;
+    std::vector<Example> pool_;
     const Model & model_;
 };
 
@@ -247,11 +301,19 @@ LabCorpus domain_corpus(const DomainCorpusConfig & config, const std::string & d
         longest = std::max(longest, doc.size());
     }
     corpus.n_ctx = static_cast<int>((longest * 3 / 2 + 2 + 15) / 16 * 16);
-    corpus.key = sha256_string(fmt::format("domain|{}|{}|{}|{}|{}", file_text(config.path), config.documents,
-                                           config.validation, config.seed, kLabChatTemplate));
+    std::string key = fmt::format("domain|{}|{}|{}|{}|{}", file_text(config.path), config.documents, config.validation,
+                                  config.seed, kLabChatTemplate);
+    if (domain.records) {
+        // The log and master tables live in files of their own: what was
+        // made of them (rows, split) is part of what a model learned.
+        key += "|" + file_text(dir + "/seen.tsv") + "|" + file_text(dir + "/unseen.tsv");
+    }
+    corpus.key = sha256_string(key);
     corpus.description =
-        fmt::format("domain={} ({} seen / {} combinations), documents={}, seed={}, vocabulary={} pieces", domain.name,
-                    seen.size(), items.size(), config.documents, config.seed, vocab.size());
+        fmt::format("domain={} ({} seen / {} combinations{}), documents={}, seed={}, vocabulary={} pieces", domain.name,
+                    seen.size(), items.size(),
+                    domain.records ? fmt::format("; {} rows of records", writer->pool_size()) : std::string(),
+                    config.documents, config.seed, vocab.size());
     corpus.suite_tasks = "  - {path: domain/task.yaml, data_dir: domain}\n";
     return corpus;
 }

@@ -1,6 +1,6 @@
 #include "pilot/pilot.hpp"
 
-#include "data/domain_spec.hpp"
+#include "domains/domain_build.hpp"
 #include "lab/zoo.hpp"
 #include "runs/run_dir_lock.hpp"
 #include "util/error.hpp"
@@ -97,6 +97,7 @@ PilotResult run_pilot(const PilotOptions & o) {
     result.combinations = build.items.size();
     result.seen = build.split.train.size();
     result.unseen = build.split.test.size();
+    result.left_out = build.left_out.size();
 
     std::vector<YAML::Node> models;
     if (o.models.empty()) {

@@ -41,6 +41,7 @@ struct PilotResult {
     size_t combinations = 0;
     size_t seen = 0;
     size_t unseen = 0;
+    size_t left_out = 0;  // split.by date: combinations with an atom not seen before the date
     SuiteRunResult run;
     ReportFiles report;
     double train_seconds = 0;  // building or reusing the zoo

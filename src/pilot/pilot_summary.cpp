@@ -8,8 +8,8 @@
 namespace compeval {
 namespace {
 
-// One row of the summary's table: name, unseen accuracy, gap, rework, items/s.
-constexpr const char * kColumns = "{:<22} {:>24} {:>24} {:>12} {:>9}\n";
+// One row of the summary's table: name, seen and unseen accuracy, gap, rework, items/s.
+constexpr const char * kColumns = "{:<22} {:>24} {:>24} {:>24} {:>12} {:>9}\n";
 
 // The summary's own words; the verdicts and the recommendation come from the
 // report, already in its language.
@@ -23,7 +23,7 @@ struct Words {
 };
 
 const Words kEnglish = {
-    "pilot {}: accuracy on combinations the models never saw (mean over prompts, 95% CI)",
+    "pilot {}: accuracy on seen combinations and on combinations the models never saw (mean over prompts, 95% CI)",
     "{} ({} seeds)",
     "Findings on unseen combinations:",
     "  (no scale or instruction-tuning comparison: give models of one family, several sizes or an instruct variant)",
@@ -32,7 +32,7 @@ const Words kEnglish = {
 };
 
 const Words kJapanese = {
-    "パイロット {}: 学習で一度も見ていない組み合わせでの正解率 (プロンプト平均, 95% 信頼区間)",
+    "パイロット {}: 既見の組み合わせと、学習で一度も見ていない組み合わせでの正解率 (プロンプト平均, 95% 信頼区間)",
     "{} (シード {} 個)",
     "未見の組み合わせについての所見:",
     "  (規模・指示チューニングの比較なし: 同じファミリーで複数サイズかインストラクト版のモデルを指定してください)",
@@ -60,6 +60,7 @@ std::string interval(const nlohmann::json & b, bool sign = false) {
 
 struct Row {
     std::string name;
+    std::string seen = "-";
     std::string unseen = "-";
     std::string gap = "-";
     double rework = 0;
@@ -149,6 +150,8 @@ std::string pilot_summary(const nlohmann::json & report) {
             for (const auto & a : t["accuracy_mean_over_prompts"]) {
                 if (a["split"] == "unseen") {
                     row.unseen = interval(a["bootstrap"]);
+                } else if (a["split"] == "seen") {
+                    row.seen = interval(a["bootstrap"]);
                 }
             }
             if (t.contains("seen_unseen_gap")) {
@@ -169,17 +172,22 @@ std::string pilot_summary(const nlohmann::json & report) {
         Row & row = rows[row_of[recipe]];
         row.unseen = interval(splits["unseen"]);
         if (splits.contains("seen")) {
+            row.seen = interval(splits["seen"]);
             row.gap = fmt::format(
                 "{:+.3f}", splits["seen"]["estimate"].get<double>() - splits["unseen"]["estimate"].get<double>());
         }
     }
 
     std::string out = fmt::format(fmt::runtime(w.heading), report.value("run", "")) + "\n";
-    out += fmt::format(fmt::runtime(kColumns), ja ? "モデル" : "model", ja ? "未見の正解率" : "unseen accuracy",
-                       ja ? "既見 - 未見" : "seen - unseen", ja ? "手戻り/件" : "rework/item", "items/s");
+    if (report.contains("records")) {
+        out += report["records"]["sentence"].get<std::string>() + "\n";
+    }
+    out += fmt::format(fmt::runtime(kColumns), ja ? "モデル" : "model", ja ? "既見の正解率" : "seen accuracy",
+                       ja ? "未見の正解率" : "unseen accuracy", ja ? "既見 - 未見" : "seen - unseen",
+                       ja ? "手戻り/件" : "rework/item", "items/s");
     for (const auto & r : rows) {
         out += fmt::format(
-            fmt::runtime(kColumns), r.name, r.unseen, r.gap,
+            fmt::runtime(kColumns), r.name, r.seen, r.unseen, r.gap,
             fmt::format("{:.3f}", r.rework / static_cast<double>(std::max<size_t>(r.models, 1))),
             r.measured > 0 ? fmt::format("{:.0f}", r.items_per_s / static_cast<double>(r.measured)) : std::string("-"));
     }

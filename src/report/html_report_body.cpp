@@ -64,10 +64,19 @@ combinations. Intervals: 95% bootstrap over items.</p>
 <section id="calibration-seen-unseen"></section>
 <h2>Accuracy per task and split</h2>
 <section id="accuracy"></section>
+<div id="ceiling-block" hidden>
+<h2>Observed outcomes and the noise ceiling</h2>
+<p id="records-sentence"></p>
+<p class="howto">Where one combination has several outcomes, no model agrees with more rows than its most frequent
+outcome holds: the ceiling. Agreement is the share of rows whose outcome the model answered (mean over prompts), by
+rows and by combination; accuracy is against each combination's majority.</p>
+<section id="noise-ceiling"></section>
+</div>
 <div id="distribution-block" hidden>
 <h2>Human answer distributions</h2>
-<p class="howto">How far the model's distribution over the label words is from the raters' (0 = the same; total
-variation, and Jensen-Shannon divergence in bits), mean over items with a 95% item bootstrap.</p>
+<p class="howto">How far the model's distribution over the label words is from the observed one (the raters'
+answers, or a records domain's outcome shares; 0 = the same; total variation, and Jensen-Shannon divergence in bits),
+mean over items with a 95% item bootstrap.</p>
 <section id="distribution"></section>
 </div>
 <h2>Scoring routes</h2>
@@ -157,6 +166,14 @@ const char * kJapanese = R"(<body>
 <section id="calibration-seen-unseen"></section>
 <h2>タスク・分割ごとの正解率</h2>
 <section id="accuracy"></section>
+<div id="ceiling-block" hidden>
+<h2>観測された結果とノイズの上限</h2>
+<p id="records-sentence"></p>
+<p class="howto">一つの組み合わせに複数の結果があるとき、どのモデルもその最も多い結果の行数より多くの行とは一致しません:
+これが上限です。一致率はモデルの答えと結果が一致した行の割合 (プロンプト平均) で、行ごとと組み合わせごとに示します。
+正解率は各組み合わせの多数派に対するものです。</p>
+<section id="noise-ceiling"></section>
+</div>
 <div id="distribution-block" hidden>
 <h2>人間の回答分布</h2>
 <p class="howto">ラベル語についてのモデルの分布が、評価者の分布からどれだけ離れているか (0 = 同じ。全変動距離と、

@@ -68,6 +68,48 @@ std::string quantization_markdown(const nlohmann::json & rows, const Phrase & L)
 
 }  // namespace
 
+// Items with observed outcome counts (a records domain, rater groups): the
+// most rows any model can agree with, beside how many each model does.
+std::string noise_ceiling_markdown(const nlohmann::json & d, const Phrase & L) {
+    std::string rows;
+    for (const auto & t : d["tasks"]) {
+        std::map<std::string, double> accuracy;
+        for (const auto & a : t["accuracy_mean_over_prompts"]) {
+            accuracy[a["split"].get<std::string>()] = a["bootstrap"]["estimate"].get<double>();
+        }
+        for (const auto & c : t.value("noise_ceiling", nlohmann::json::array())) {
+            const std::string split = c["split"].get<std::string>();
+            rows += fmt::format(
+                "| {} | {} | {} | {} | {} | {:.3f} | {:.3f} | {:.3f} | {:.3f} | {:.3f} |\n",
+                t["model"].get<std::string>(), t["task"].get<std::string>(), split, c["combinations"].get<size_t>(),
+                c["rows"].get<size_t>(), c["ceiling"]["rows"].get<double>(), c["agreement"]["rows"].get<double>(),
+                c["ceiling"]["combinations"].get<double>(), c["agreement"]["combinations"].get<double>(),
+                accuracy.contains(split) ? accuracy[split] : 0.0);
+        }
+    }
+    if (rows.empty()) {
+        return "";
+    }
+    std::string md = L("\n## Observed outcomes and the noise ceiling\n\n", "\n## 観測された結果とノイズの上限\n\n");
+    if (d.contains("records")) {
+        md += d["records"]["sentence"].get<std::string>() + "\n\n";
+    }
+    return md +
+           L("Where one combination has several outcomes, no model agrees with more rows than its most frequent "
+             "outcome holds: the ceiling. Agreement is the share of rows whose outcome the model answered (mean over "
+             "prompts), by rows and by combination; accuracy is against each combination's majority.\n\n"
+             "| model | task | split | combinations | rows | ceiling (rows) | agreement (rows) | ceiling (per "
+             "combination) | agreement (per combination) | accuracy vs majority "
+             "|\n|---|---|---|---|---|---|---|---|---|---|\n",
+             "一つの組み合わせに複数の結果があるとき、どのモデルもその最も多い結果の行数より多くの行とは一致しません: "
+             "これが上限です。一致率はモデルの答えと結果が一致した行の割合 (プロンプト平均) "
+             "で、行ごとと組み合わせごとに"
+             "示します。正解率は各組み合わせの多数派に対するものです。\n\n"
+             "| モデル | タスク | 分割 | 組み合わせ | 行 | 上限 (行) | 一致率 (行) | 上限 (組み合わせ) | 一致率 "
+             "(組み合わせ) | 多数派に対する正解率 |\n|---|---|---|---|---|---|---|---|---|---|\n") +
+           rows;
+}
+
 std::string report_markdown(const RunReport & report) {
     const auto & d = report.data;
     const Phrase L{d.value("lang", "en") == "ja"};
@@ -158,6 +200,7 @@ std::string report_markdown(const RunReport & report) {
                               g["low"].get<double>(), g["high"].get<double>());
         }
     }
+    md += noise_ceiling_markdown(d, L);
     md +=
         L("\n## Does compositional ability go with task performance?\n\n| measure | models | rho | p | verdict |\n"
           "|---|---|---|---|---|\n",
@@ -183,8 +226,9 @@ std::string report_markdown(const RunReport & report) {
     }
     if (!distribution_rows.empty()) {
         md += L("\n## Human answer distributions\n\nHow far the model's distribution over the label words is from "
-                "the raters' (0 = the same; total variation, and Jensen-Shannon divergence in bits), mean over items "
-                "with a 95% item bootstrap. Accuracy against the raters' majority is in the table above.\n\n"
+                "the observed one (the raters' answers, or a records domain's outcome shares; 0 = the same; total "
+                "variation, and Jensen-Shannon divergence in bits), mean over items with a 95% item bootstrap. "
+                "Accuracy against the majority is in the table above.\n\n"
                 "| model | task | split | items | total variation | Jensen-Shannon |\n|---|---|---|---|---|---|\n",
                 "\n## 人間の回答分布\n\nラベル語についてのモデルの分布が評価者の分布からどれだけ離れているか "
                 "(0 = 同じ。全変動距離と、ビット単位の Jensen-Shannon ダイバージェンス)。項目平均と 95% "

@@ -22,7 +22,9 @@
     A: 'A', B: 'B', 'accuracy A': '正解率 A', 'accuracy B': '正解率 B', 'A - B [95% CI]': 'A - B [95% 信頼区間]',
     'direction differs': '向きが異なる', 'separate boundary': '境界を分けた数', measure: '指標', models: 'モデル数',
     params: 'パラメータ数', 'file MB': 'ファイル MB', 'load s': '読込時間 (秒)', 'items/s': '件/秒',
-    'tokens/s': 'トークン/秒',
+    'tokens/s': 'トークン/秒', combinations: '組み合わせ', rows: '行', 'ceiling (rows)': '上限 (行)',
+    'agreement (rows)': '一致率 (行)', 'ceiling (per combination)': '上限 (組み合わせ)',
+    'agreement (per combination)': '一致率 (組み合わせ)', 'accuracy vs majority': '多数派に対する正解率',
     'ms/item': 'ミリ秒/件', 'peak RSS MB': '最大メモリ MB', 'cost/1k items': 'コスト/1k 件', Pareto: 'パレート',
     'bits/weight': 'ビット/重み', layer: '層', value: '値', effect: '効果', gap: '差', variant: '種別',
     label: '比較', row: 'タスク (分割)', count: '件数', frontier: 'パレート', cost: 'コスト', low: '正解率',
@@ -169,6 +171,24 @@
   }
   document.getElementById('accuracy').append(table('accuracy-table',
     ['model', 'task', 'split', 'n', 'accuracy [95% CI]', 'rework/item'], accuracyRows));
+
+  const ceilingRows = [];
+  for (const t of data.tasks) {
+    const accuracy = {};
+    for (const a of t.accuracy_mean_over_prompts || []) accuracy[a.split] = a.bootstrap.estimate;
+    for (const c of t.noise_ceiling || []) {
+      ceilingRows.push([t.model, t.task, c.split, c.combinations, c.rows, fixed(c.ceiling.rows),
+        fixed(c.agreement.rows), fixed(c.ceiling.combinations), fixed(c.agreement.combinations),
+        fixed(accuracy[c.split] || 0)]);
+    }
+  }
+  if (ceilingRows.length > 0) {
+    document.getElementById('ceiling-block').hidden = false;
+    if (data.records) document.getElementById('records-sentence').textContent = data.records.sentence;
+    document.getElementById('noise-ceiling').append(table('ceiling-table',
+      ['model', 'task', 'split', 'combinations', 'rows', 'ceiling (rows)', 'agreement (rows)',
+        'ceiling (per combination)', 'agreement (per combination)', 'accuracy vs majority'], ceilingRows));
+  }
 
   const distributionRows = [];
   const interval = (b) => `${fixed(b.estimate)} [${fixed(b.low)}, ${fixed(b.high)}]`;

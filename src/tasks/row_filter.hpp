@@ -8,6 +8,10 @@
 #include <string>
 #include <vector>
 
+namespace YAML {
+class Node;
+}
+
 namespace compeval {
 
 struct RowCondition {
@@ -25,6 +29,12 @@ struct RowCondition {
     bool holds(const std::string & value) const;
     std::string describe() const;  // "class not NA", "rating < 3.5"
 };
+
+// `where:` in a task or domain file: `column: value`, `column: [a, b]`,
+// `column: {not: value or list}` or `column: "< 3.5"` (also <=, >, >=).
+// Throws compeval::Error "PATH:LINE: ..." naming the field (`name`, e.g. "data.where").
+std::vector<RowCondition> read_row_conditions(const YAML::Node & node, const std::string & path,
+                                              const std::string & name);
 
 // Keeps the rows every condition holds for and returns how many were dropped.
 // Throws compeval::Error naming the file and line of a row whose value a

@@ -121,43 +121,8 @@ class SpecReader {
         }
     }
 
-    // `where:` — `column: value`, `column: [a, b]`, `column: {not: value or
-    // list}` or `column: "< 3.5"` (also <=, >, >=).
     std::vector<RowCondition> conditions(const YAML::Node & node, const std::string & name) const {
-        if (!node.IsMap() || node.size() == 0) {
-            fail(node, "field '" + name + "' must map columns to values, lists, {not: ...} or comparisons");
-        }
-        std::vector<RowCondition> out;
-        for (const auto & kv : node) {
-            RowCondition c;
-            c.column = kv.first.as<std::string>();
-            c.line = kv.first.Mark().line + 1;
-            const YAML::Node & v = kv.second;
-            const std::string field = name + "." + c.column;
-            if (v.IsMap()) {
-                keys(v, {"not"}, field);
-                c.kind = RowCondition::Kind::NoneOf;
-                const YAML::Node values = required(v, "not", field + ".");
-                c.values = values.IsSequence() ? strings(values, field + ".not") : std::vector{string(values, field)};
-            } else if (v.IsSequence()) {
-                c.values = strings(v, field);
-            } else {
-                const std::string text = string(v, field);
-                const auto first = text.find_first_not_of(' ');
-                if (first != std::string::npos && (text[first] == '<' || text[first] == '>')) {
-                    c.kind = RowCondition::Kind::Compare;
-                    try {
-                        c.comparison = parse_score_bin(c.column, text);
-                    } catch (const Error & e) {
-                        fail(v, "field '" + field + "': " + e.what());
-                    }
-                } else {
-                    c.values = {text};
-                }
-            }
-            out.push_back(std::move(c));
-        }
-        return out;
+        return read_row_conditions(node, path_, name);
     }
 
     // A table layout: data.format, data.columns, data.delimiter (or fewshot's).
