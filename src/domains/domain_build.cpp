@@ -185,6 +185,12 @@ void write_task_yaml(const DomainSpec & spec, const std::string & dir) {
                                       << emitter.c_str() << '\n';
 }
 
+std::vector<AtomList> atom_lists(const std::vector<DomainItem> & items) {
+    std::vector<AtomList> atoms(items.size());
+    std::transform(items.begin(), items.end(), atoms.begin(), [](const DomainItem & item) { return item.atoms; });
+    return atoms;
+}
+
 std::string date_split_problem(size_t before, size_t after, size_t left_out, const std::string & from) {
     if (before == 0) {
         return "split.by date: no combination was made before " + from + ", so none is seen";
@@ -237,17 +243,16 @@ SplitReport date_split(const std::vector<DomainItem> & items, const std::string 
     for (const size_t i : candidates) {
         const bool atoms_seen = std::all_of(items[i].atoms.begin(), items[i].atoms.end(),
                                             [&](const std::string & a) { return seen_atoms.contains(a); });
-        (atoms_seen ? test : left_out).push_back(i);
+        if (atoms_seen) {
+            test.push_back(i);
+        } else {
+            left_out.push_back(i);
+        }
     }
     if (train.empty() || test.empty()) {
         throw Error(date_split_problem(train.size(), candidates.size(), left_out.size(), unseen_from));
     }
-    std::vector<AtomList> atoms;
-    atoms.reserve(items.size());
-    for (const auto & item : items) {
-        atoms.push_back(item.atoms);
-    }
-    return measure_split(atoms, std::move(train), std::move(test));
+    return measure_split(atom_lists(items), std::move(train), std::move(test));
 }
 
 DomainBuild build_domain(const DomainSpec & spec, const std::string & dir) {
@@ -263,11 +268,7 @@ DomainBuild build_domain(const DomainSpec & spec, const std::string & dir) {
         if (spec.split_by == "date") {
             build.split = date_split(build.items, spec.unseen_from, build.left_out);
         } else {
-            std::vector<AtomList> atoms;
-            for (const auto & item : build.items) {
-                atoms.push_back(item.atoms);
-            }
-            build.split = compositional_split(atoms, spec.split);
+            build.split = compositional_split(atom_lists(build.items), spec.split);
         }
     } catch (const Error & e) {
         throw Error(spec.path + ": " + e.what());

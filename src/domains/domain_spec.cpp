@@ -7,7 +7,7 @@
 #include <yaml-cpp/yaml.h>
 
 #include <algorithm>
-#include <cctype>
+#include <array>
 #include <filesystem>
 #include <functional>
 #include <set>
@@ -405,8 +405,8 @@ std::vector<std::string> DomainSpec::attribute_names(const std::string & slot) c
     std::set<std::string> names;
     if (const auto it = attributes.find(slot); it != attributes.end()) {
         for (const auto & [value, attrs] : it->second) {
-            for (const auto & [name, text] : attrs) {
-                names.insert(name);
+            for (const auto & [attribute, text] : attrs) {
+                names.insert(attribute);
             }
         }
     }
@@ -436,8 +436,9 @@ std::optional<std::string> parse_iso_date(const std::string & text) {
     const int month = std::stoi(d.substr(5, 2));
     const int day = std::stoi(d.substr(8, 2));
     const bool leap = (year % 4 == 0 && year % 100 != 0) || year % 400 == 0;
-    constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-    if (month < 1 || month > 12 || day < 1 || day > kDays[month - 1] + (month == 2 && leap ? 1 : 0)) {
+    constexpr std::array<int, 12> kDays = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+    if (month < 1 || month > 12 || day < 1 ||
+        day > kDays.at(static_cast<size_t>(month - 1)) + (month == 2 && leap ? 1 : 0)) {
         return std::nullopt;
     }
     return d.substr(0, 4) + "-" + d.substr(5, 2) + "-" + d.substr(8, 2);
