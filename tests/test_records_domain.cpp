@@ -192,6 +192,8 @@ TEST(RecordsDomain, EveryBadRowIsNamedByFileAndLineOrDroppedAndCountedWhereTheFi
         {"a9,b1,c,2026-01-03,fine,-", "unknown_value", "log.csv:5: x 'a9' (column 'x') is not among the values"},
         {"a2,b3,c,2026-01-03,fine,-", "not_in_master", "log.csv:5: y 'b3' is not in its master table"},
         {"a2,b1,c,2026-02-30,fine,-", "bad_date", "log.csv:5: date '2026-02-30' (column 'on') is not an ISO date"},
+        {"a2,b1,\"c\nd\",2026-01-03,fine,-", "bad_value",
+         "log.csv:5: z 'c\\nd' (column 'z') holds a tab or a line break"},
     };
     const std::string extra = "slots: {x: [a1, a2], y: ~, z: ~}\nattributes:\n  y: {file: kinds.csv, key: y}\n";
     for (const auto & c : cases) {

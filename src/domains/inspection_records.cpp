@@ -36,6 +36,18 @@ Columns find_columns(const DomainSpec & spec, const Table & table) {
     return c;
 }
 
+// A value as one line of an error message.
+std::string escaped(const std::string & value) {
+    std::string out;
+    for (const char c : value) {
+        out += c == '\t'   ? std::string("\\t")
+               : c == '\n' ? std::string("\\n")
+               : c == '\r' ? std::string("\\r")
+                           : std::string(1, c);
+    }
+    return out;
+}
+
 // One row read: its combination's values, outcome and date, or why it is bad.
 struct RowReading {
     std::vector<std::string> values;
@@ -59,6 +71,11 @@ RowReading read_row(const DomainSpec & spec, const Columns & columns, const Tabl
         if (value.empty()) {
             return bad("empty_value", "empty " + slot + " (column '" + column + "')");
         }
+        if (value.find_first_of("\t\r\n") != std::string::npos) {
+            // The generated task's files are tab-separated, one row a line.
+            return bad("bad_value",
+                       slot + " '" + escaped(value) + "' (column '" + column + "') holds a tab or a line break");
+        }
         if (!listed.empty() && std::find(listed.begin(), listed.end(), value) == listed.end()) {
             return bad("unknown_value", slot + " '" + value + "' (column '" + column +
                                             "') is not among the values the domain file lists for it");
@@ -75,6 +92,10 @@ RowReading read_row(const DomainSpec & spec, const Columns & columns, const Tabl
     r.outcome = trim_blanks(row.values[columns.outcome]);
     if (r.outcome.empty()) {
         return bad("empty_outcome", "empty outcome (column '" + spec.records->outcome + "')");
+    }
+    if (r.outcome.find_first_of("\t\r\n") != std::string::npos) {
+        return bad("bad_value", "outcome '" + escaped(r.outcome) + "' (column '" + spec.records->outcome +
+                                    "') holds a tab or a line break");
     }
     if (columns.date) {
         const std::string text = row.values[*columns.date];

@@ -17,7 +17,8 @@ struct RecordsSummary {
     size_t rows_kept = 0;
     // reason -> rows: where (records.where leaves it out), empty_outcome,
     // empty_value, unknown_value (not among a slot's listed values),
-    // not_in_master (not in the slot's master table), bad_date.
+    // not_in_master (not in the slot's master table), bad_date, bad_value (a
+    // tab or line break inside a value).
     std::map<std::string, size_t> rows_dropped;
     std::vector<std::string> dropped_examples;  // "FILE:LINE: cause", the first few dropped as bad
     size_t combinations = 0;
