@@ -151,8 +151,8 @@ RunReport read_report(const std::string & run_dir, const ReportOptions & options
         const auto & [model, task] = key;
         // Accuracy per split x prompt variant, Wilson intervals.
         std::map<std::pair<std::string, std::string>, std::pair<uint64_t, uint64_t>> counts;
-        std::map<std::string, std::map<std::string, std::pair<uint64_t, uint64_t>>>
-            classes;                                                       // field -> value -> (k, n)
+        // field -> value -> split -> (k, n)
+        std::map<std::string, std::map<std::string, std::map<std::string, std::pair<uint64_t, uint64_t>>>> classes;
         std::map<std::string, std::map<std::string, uint64_t>> confusion;  // gold -> pred -> count
         double rework = 0.0;
         size_t separate = 0;
@@ -162,7 +162,7 @@ RunReport read_report(const std::string & run_dir, const ReportOptions & options
             c.first += s->correct ? 1 : 0;
             ++c.second;
             for (const auto & [field, value] : s->fields) {
-                auto & cc = classes[field][value];
+                auto & cc = classes[field][value][s->split];
                 cc.first += s->correct ? 1 : 0;
                 ++cc.second;
             }
@@ -220,11 +220,14 @@ RunReport read_report(const std::string & run_dir, const ReportOptions & options
             if (values.size() > 20) {
                 continue;  // an identifier, not a class
             }
-            for (const auto & [value, kn] : values) {
-                entry["by_class"].push_back({{"field", field},
-                                             {"value", value},
-                                             {"n", kn.second},
-                                             {"wilson", interval_json(wilson_interval(kn.first, kn.second))}});
+            for (const auto & [value, splits] : values) {
+                for (const auto & [split, kn] : splits) {
+                    entry["by_class"].push_back({{"field", field},
+                                                 {"value", value},
+                                                 {"split", split},
+                                                 {"n", kn.second},
+                                                 {"wilson", interval_json(wilson_interval(kn.first, kn.second))}});
+                }
             }
         }
         // Human answer distributions (group_by tasks): per split, the mean

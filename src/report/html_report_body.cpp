@@ -64,6 +64,12 @@ combinations. Intervals: 95% bootstrap over items.</p>
 <section id="calibration-seen-unseen"></section>
 <h2>Accuracy per task and split</h2>
 <section id="accuracy"></section>
+<div id="attribute-block" hidden>
+<h2>Unseen combinations by attribute value</h2>
+<p class="howto">Accuracy on unseen combinations per value of each attribute of a slot (answers over items and
+prompts, Wilson 95% intervals): where the errors fall.</p>
+<section id="by-attribute"></section>
+</div>
 <div id="ceiling-block" hidden>
 <h2>Observed outcomes and the noise ceiling</h2>
 <p id="records-sentence"></p>
@@ -166,6 +172,12 @@ const char * kJapanese = R"(<body>
 <section id="calibration-seen-unseen"></section>
 <h2>タスク・分割ごとの正解率</h2>
 <section id="accuracy"></section>
+<div id="attribute-block" hidden>
+<h2>属性の値ごとの未見の組み合わせ</h2>
+<p class="howto">スロットの各属性の値ごとの、未見の組み合わせでの正解率 (項目とプロンプトにわたる回答、Wilson 95% 区間):
+誤りがどこに集まるか。</p>
+<section id="by-attribute"></section>
+</div>
 <div id="ceiling-block" hidden>
 <h2>観測された結果とノイズの上限</h2>
 <p id="records-sentence"></p>

@@ -110,6 +110,40 @@ std::string noise_ceiling_markdown(const nlohmann::json & d, const Phrase & L) {
            rows;
 }
 
+// A domain's attributes (fields "slot.attribute": material.kind) on unseen
+// combinations: where the errors fall, one row per model, task and attribute.
+std::string attribute_markdown(const nlohmann::json & d, const Phrase & L) {
+    std::string rows;
+    for (const auto & t : d["tasks"]) {
+        std::map<std::string, std::string> cells;  // attribute -> "value: acc [CI] (n)" ...
+        for (const auto & c : t.value("by_class", nlohmann::json::array())) {
+            const std::string field = c["field"].get<std::string>();
+            if (c["split"] != "unseen" || field.find('.') == std::string::npos) {
+                continue;
+            }
+            const auto & w = c["wilson"];
+            cells[field] += fmt::format("{}{}: {:.3f} [{:.3f}, {:.3f}] ({})", cells[field].empty() ? "" : "; ",
+                                        c["value"].get<std::string>(), w["estimate"].get<double>(),
+                                        w["low"].get<double>(), w["high"].get<double>(), c["n"].get<size_t>());
+        }
+        for (const auto & [field, text] : cells) {
+            rows += fmt::format("| {} | {} | {} | {} |\n", t["model"].get<std::string>(), t["task"].get<std::string>(),
+                                field, text);
+        }
+    }
+    if (rows.empty()) {
+        return "";
+    }
+    return L("\n## Unseen combinations by attribute value\n\nAccuracy on unseen combinations per value of each "
+             "attribute of a slot (answers over items and prompts, Wilson 95% intervals, answers in brackets): where "
+             "the errors fall.\n\n| model | task | attribute | value: accuracy [95% CI] (answers) "
+             "|\n|---|---|---|---|\n",
+             "\n## 属性の値ごとの未見の組み合わせ\n\nスロットの各属性の値ごとの、未見の組み合わせでの正解率 "
+             "(項目とプロンプトにわたる回答、Wilson 95% 区間、括弧内は回答数): 誤りがどこに集まるか。\n\n"
+             "| モデル | タスク | 属性 | 値: 正解率 [95% 信頼区間] (回答数) |\n|---|---|---|---|\n") +
+           rows;
+}
+
 std::string report_markdown(const RunReport & report) {
     const auto & d = report.data;
     const Phrase L{d.value("lang", "en") == "ja"};
@@ -201,6 +235,7 @@ std::string report_markdown(const RunReport & report) {
         }
     }
     md += noise_ceiling_markdown(d, L);
+    md += attribute_markdown(d, L);
     md +=
         L("\n## Does compositional ability go with task performance?\n\n| measure | models | rho | p | verdict |\n"
           "|---|---|---|---|---|\n",

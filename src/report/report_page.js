@@ -22,7 +22,7 @@
     A: 'A', B: 'B', 'accuracy A': '正解率 A', 'accuracy B': '正解率 B', 'A - B [95% CI]': 'A - B [95% 信頼区間]',
     'direction differs': '向きが異なる', 'separate boundary': '境界を分けた数', measure: '指標', models: 'モデル数',
     params: 'パラメータ数', 'file MB': 'ファイル MB', 'load s': '読込時間 (秒)', 'items/s': '件/秒',
-    'tokens/s': 'トークン/秒', combinations: '組み合わせ', rows: '行', 'ceiling (rows)': '上限 (行)',
+    'tokens/s': 'トークン/秒', attribute: '属性', combinations: '組み合わせ', rows: '行', 'ceiling (rows)': '上限 (行)',
     'agreement (rows)': '一致率 (行)', 'ceiling (per combination)': '上限 (組み合わせ)',
     'agreement (per combination)': '一致率 (組み合わせ)', 'accuracy vs majority': '多数派に対する正解率',
     'ms/item': 'ミリ秒/件', 'peak RSS MB': '最大メモリ MB', 'cost/1k items': 'コスト/1k 件', Pareto: 'パレート',
@@ -171,6 +171,20 @@
   }
   document.getElementById('accuracy').append(table('accuracy-table',
     ['model', 'task', 'split', 'n', 'accuracy [95% CI]', 'rework/item'], accuracyRows));
+
+  const attributeRows = [];
+  for (const t of data.tasks) {
+    for (const c of t.by_class || []) {
+      if (c.split !== 'unseen' || !c.field.includes('.')) continue;
+      attributeRows.push([t.model, t.task, c.field, c.value, c.n,
+        `${fixed(c.wilson.estimate)} [${fixed(c.wilson.low)}, ${fixed(c.wilson.high)}]`]);
+    }
+  }
+  if (attributeRows.length > 0) {
+    document.getElementById('attribute-block').hidden = false;
+    document.getElementById('by-attribute').append(table('attribute-table',
+      ['model', 'task', 'attribute', 'value', 'answers', 'accuracy [95% CI]'], attributeRows));
+  }
 
   const ceilingRows = [];
   for (const t of data.tasks) {
