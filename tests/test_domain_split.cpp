@@ -102,6 +102,32 @@ TEST(CompositionalSplit, TestCombinationsUnseenEveryTestAtomSeenAndTargetReached
     }
 }
 
+// Sparse combinations, as a log that made only some of them has: atoms that
+// occur once keep their combination seen, and a random draw almost never
+// finds a valid split; one is built instead.
+TEST(CompositionalSplit, SparseCombinationsStillSplitWithEveryTestAtomSeen) {
+    std::vector<AtomList> examples;
+    for (int a = 0; a < 3; ++a) {
+        for (int b = 0; b < 3; ++b) {
+            examples.push_back({"a=" + std::to_string(a), "b=" + std::to_string(b)});
+        }
+    }
+    for (int i = 0; i < 60; ++i) {  // each of its atoms once
+        examples.push_back({"a=x" + std::to_string(i), "b=y" + std::to_string(i)});
+    }
+    for (const uint64_t seed : {1, 2, 3, 4, 5}) {
+        SplitOptions options;
+        options.test_fraction = 4.0 / 69.0;
+        options.seed = seed;
+        const auto split = compositional_split(examples, options);
+        EXPECT_EQ(split.test.size(), 4U) << seed;
+        EXPECT_EQ(split.test_atoms_unseen, 0U) << seed;
+        for (const size_t i : split.test) {
+            EXPECT_LT(i, 9U) << "a combination with an atom of its own was held out";
+        }
+    }
+}
+
 TEST(Domain, FactoryExampleBuildsASplitAndATaskThatRuns) {
     const std::string dir = test::temp_dir("domain");
     const DomainSpec spec = load_domain_spec(test::source_dir() + "/domains/factory.yaml");
