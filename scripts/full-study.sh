@@ -3,7 +3,7 @@
 # models (the first N models of the suite: whole families), each into its own
 # run directory build/full-study-N: the run, the report, and the report page in
 # headless Chromium. Prints one JSON line per size and writes them all to
-# build/full-study-growth.jsonl; README "Scale" has the table they make.
+# build/full-study-growth.jsonl; docs/performance.md ("Scale") has the table they make.
 #
 #   bash scripts/full-study.sh            # 3, 6 and 12 models
 #   bash scripts/full-study.sh 3          # only these sizes

@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Condense a report's risk-and-review section (report.json's "calibration")
-into the README's table: per model or recipe, calibration on seen and unseen
+into docs/lab.md's table: per model or recipe, calibration on seen and unseen
 combinations and the share answered alone at each target error rate.
 
 usage: python3 scripts/risk-summary.py RUN/report.json [--weights-as-trained]

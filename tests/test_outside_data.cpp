@@ -345,7 +345,7 @@ TEST(TaskFileFeatures, PairComparisonWithALabelledWinnerAndAnEqualMargin) {
 namespace compeval {
 namespace {
 
-// The README's "Bringing your own data set" files, as a user runs them: a
+// The "Bringing your own data set" files (docs/tasks.md), as a user runs them: a
 // suite over the three, then the report, with the distribution table.
 TEST(OwnDataExamples, TheReadmeFilesRunThroughRunAndReport) {
     const std::string dir = test::temp_dir("own-data-examples");

@@ -11,7 +11,7 @@
 // template meets four vocabs); under AddressSanitizer, whose allocator slows
 // llama.cpp's tokenizers tenfold, 5 and 2.
 // COMPEVAL_BOUNDARY_FULL=1 takes every item with plain prompts and the first
-// 100 of each split with every template for every vocab (the README's counts
+// 100 of each split with every template for every vocab (docs/models.md's counts
 // come from that run).
 #include "backends/chat_template.hpp"
 #include "tasks/representation_task.hpp"

@@ -118,7 +118,7 @@ void run_eval(const EvalArgs & args) {
         separate += r.separate_boundary() ? 1 : 0;
     }
     if (separate > 0) {
-        // Not an error: these were scored as the continuation's own tokens (see README, "token boundary").
+        // Not an error: these were scored as the continuation's own tokens (see docs/models.md, token boundary).
         fmt::print(
             "token boundary: {} of {} item x variant lines scored the answer as its own tokens, because "
             "the prompt's last token merges with it\n",

@@ -31,7 +31,7 @@ struct ToyLanguageConfig {
     double privative_share = 0.3;
     // Adjective-noun combinations never in training. At 0.5 even a 64K-parameter
     // model is 100% right on unseen combinations; at 0.97 (3% seen) evidence is
-    // scarce enough for scale to matter (README, "The lab": with chains two deep
+    // scarce enough for scale to matter (docs/lab.md: with chains two deep
     // and 3 seeds, 0.84 / 0.94 / 0.96 unseen for 66K / 191K / 974K parameters).
     double heldout_share = 0.97;
     double rare_share = 0.0;        // adjectives whose class only a few combinations reveal

@@ -3,7 +3,7 @@
 // column, each text stored once. As one JSON object per sample (its keys, model,
 // task, split and field names repeated on every line) the 3-model full-size
 // study's page was 34.5 MB; as columns of indices into one string table it is
-// 6.1 MB (README "Scale"), and the page filters typed arrays, not objects.
+// 6.1 MB (docs/performance.md, "Scale"), and the page filters typed arrays, not objects.
 #include "analysis/run_samples.hpp"
 
 #include <nlohmann/json.hpp>
