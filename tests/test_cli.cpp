@@ -142,6 +142,38 @@ TEST(Cli, HelpDescribesTheScoreCommand) {
     }
 }
 
+// `compeval` alone says where to start; each subcommand's help ends with
+// three examples, and each parses (COMPEVAL_PARSE_ONLY=1: arguments checked,
+// nothing run). A misspelled flag in an example fails here.
+TEST(Cli, EverySubcommandShowsThreeExamplesThatParse) {
+    const auto bare = test::run_command(test::compeval_binary());
+    EXPECT_EQ(bare.exit_code, 0);
+    for (const char * way : {"bash scripts/demo.sh", "compeval pilot ", "compeval eval "}) {
+        EXPECT_NE(bare.out.find(way), std::string::npos) << way << " in:\n" << bare.out;
+    }
+    const auto bad =
+        test::run_command("COMPEVAL_PARSE_ONLY=1 " + test::compeval_binary() + " score -m x.gguf --no-such");
+    EXPECT_NE(bad.exit_code, 0) << "parse-only still refuses an unknown flag";
+    for (const char * sub : {"score", "eval", "run", "merge", "domain", "pilot", "compare", "report", "make-model",
+                             "make-items", "info", "quantize", "to-perplexity", "lab", "chat-templates"}) {
+        const auto help = test::run_command(test::compeval_binary() + " " + sub + " --help");
+        ASSERT_EQ(help.exit_code, 0) << sub;
+        const auto at = help.out.find("\nExamples:\n");
+        ASSERT_NE(at, std::string::npos) << sub << " --help has no examples";
+        std::istringstream lines(help.out.substr(at + 11));
+        std::vector<std::string> commands;
+        for (std::string line; std::getline(lines, line) && line.starts_with("  compeval ");) {
+            commands.push_back(line.substr(11));
+        }
+        EXPECT_EQ(commands.size(), 3U) << sub;
+        for (const auto & args : commands) {
+            const auto parsed =
+                test::run_command("COMPEVAL_PARSE_ONLY=1 " + test::compeval_binary() + " " + args + " 2>&1");
+            EXPECT_EQ(parsed.exit_code, 0) << "compeval " << args << ": " << parsed.out;
+        }
+    }
+}
+
 // A command that trains nothing maps nothing a trainer would need: the
 // dynamic linker names every shared object it maps, dlopen()ed ones too.
 TEST(Cli, StartsWithoutATrainingFramework) {

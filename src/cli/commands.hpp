@@ -25,6 +25,14 @@ void add_to_perplexity_command(CLI::App & app);
 void add_lab_command(CLI::App & app);
 void add_chat_templates_command(CLI::App & app);
 
+// The shortest ways in (what `compeval` alone prints), the top-level help's
+// footer, and three examples in each subcommand's help (examples.cpp).
+std::string shortest_way_in();
+void add_examples(CLI::App & app);
+// COMPEVAL_PARSE_ONLY=1: every subcommand parses and validates its arguments
+// and does nothing (how the examples and documented commands are checked).
+void parse_only(CLI::App & app);
+
 // --cost GOLD->PRED=COST options as a map; throws compeval::Error naming a malformed one.
 std::map<std::string, double> parse_error_costs(const std::vector<std::string> & costs);
 

@@ -7,11 +7,16 @@
 #include <fmt/core.h>
 
 #include <cstdio>
+#include <cstdlib>
 #include <string>
 
 namespace {
 
 int run(int argc, char ** argv) {
+    if (argc == 1) {
+        std::fputs(compeval::cli::shortest_way_in().c_str(), stdout);
+        return 0;
+    }
     if (argc > 2 && std::string(argv[1]) == "lab" &&
         (std::string(argv[2]) == "train" || std::string(argv[2]) == "zoo")) {
         const std::string warning = compeval::lab_blas_warning();
@@ -41,6 +46,10 @@ int run(int argc, char ** argv) {
     compeval::cli::add_to_perplexity_command(app);
     compeval::cli::add_lab_command(app);
     compeval::cli::add_chat_templates_command(app);
+    compeval::cli::add_examples(app);
+    if (const char * only = std::getenv("COMPEVAL_PARSE_ONLY"); only != nullptr && std::string(only) == "1") {
+        compeval::cli::parse_only(app);
+    }
     try {
         app.parse(argc, argv);
     } catch (const CLI::ParseError & e) {
